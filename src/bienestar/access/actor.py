@@ -1,0 +1,67 @@
+"""Who is asking, from where, and through which channel. Every selector and service takes one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bienestar.access.roles import ROLE_PERMISSIONS, Permission
+
+if TYPE_CHECKING:
+    from bienestar.access.models import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None
+    client_address: str | None = None
+    channel: str = "web"
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_request(cls, request: Any, channel: str = "web") -> Actor:
+        user = getattr(request, "user", None)
+        if user is not None and not user.is_authenticated:
+            user = None
+        return cls(user=user, client_address=client_address(request), channel=channel)
+
+    @classmethod
+    def system(cls, channel: str = "cli") -> Actor:
+        return cls(user=None, channel=channel)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None and self.user.is_active
+
+    @property
+    def role(self) -> str:
+        return self.user.role if self.user is not None else ""
+
+    @property
+    def username(self) -> str:
+        return self.user.get_username() if self.user is not None else f"<{self.channel}>"
+
+    def can(self, permission: Permission) -> bool:
+        if not self.is_authenticated or self.user is None:
+            return False
+        return permission in ROLE_PERMISSIONS.get(self.user.role, frozenset())
+
+    @property
+    def scope_path(self) -> str | None:
+        """Territory path the actor may see, or None when it may see nothing personal."""
+        if self.user is None or self.user.territory_id is None:
+            return None
+        return self.user.territory.path
+
+
+def client_address(request: Any) -> str | None:
+    """REMOTE_ADDR; the X-Forwarded-For header is trusted only when BIENESTAR_TRUST_PROXY is set."""
+    import os
+
+    meta = getattr(request, "META", {})
+    if os.environ.get("BIENESTAR_TRUST_PROXY") == "1":
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return str(forwarded.split(",")[0].strip())
+    addr = meta.get("REMOTE_ADDR")
+    return str(addr) if addr else None

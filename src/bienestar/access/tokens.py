@@ -1,0 +1,44 @@
+"""API bearer tokens: created once, stored hashed, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+
+from bienestar.access.models import ApiToken, User
+
+TOKEN_PREFIX = "bnst_"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_create(*, user: User, name: str = "", scopes: str = "") -> tuple[ApiToken, str]:
+    """Returns the stored token row and the plain token, which is never stored."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(user=user, prefix=plain[:12], token_hash=_hash(plain), name=name, scopes=scopes)
+    return row, plain
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def token_authenticate(plain: str) -> ApiToken | None:
+    """The live token matching `plain`, or None (unknown, revoked, expired, or inactive user)."""
+    if not plain or not plain.startswith(TOKEN_PREFIX):
+        return None
+    row = ApiToken.objects.select_related("user", "user__territory").filter(token_hash=_hash(plain)).first()
+    now = timezone.now()
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+        return None
+    if not row.user.is_active:
+        return None
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row

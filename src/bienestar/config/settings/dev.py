@@ -1,0 +1,3 @@
+"""Local runs and the demo: plain HTTP on the loopback address."""
+
+from bienestar.config.settings.base import *  # noqa: F403

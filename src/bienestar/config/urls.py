@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from bienestar.config import health
+from bienestar.config.api import api
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("bienestar.web.urls")),
+]

@@ -1,0 +1,110 @@
+"""Reads of persons, always scoped to what the caller may see, always audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, FloatField, Func, Q, QuerySet, Value
+
+from bienestar.access.actor import Actor
+from bienestar.access.audit import audit_record
+from bienestar.access.errors import OutOfScope
+from bienestar.access.models import AuditAction
+from bienestar.access.permissions import require
+from bienestar.access.roles import Permission
+from bienestar.core.errors import ValidationFailed
+from bienestar.people import curp as curp_mod
+from bienestar.people import national_id
+from bienestar.people.models import IdentifierSystem, Person, PersonStatus
+
+SEARCH_LIMIT_MAX = 100
+
+
+def persons_visible_to(actor: Actor) -> QuerySet[Person]:
+    """Every person (active or merged) inside the actor's territory. Checks PERSON_READ first."""
+    require(actor, Permission.PERSON_READ)
+    scope = actor.scope_path
+    if scope is None:
+        return Person.objects.none()
+    return Person.objects.select_related("territory").filter(
+        Q(territory__path=scope) | Q(territory__path__startswith=scope + ".")
+    )
+
+
+def _audited_read(actor: Actor, person: Person, *, query: dict[str, Any] | None = None) -> Person:
+    audit_record(actor, action=AuditAction.READ, resource_type="Person", resource_id=str(person.public_id),
+                 person_id=person.id, query=query)
+    return person
+
+
+def person_get(actor: Actor, *, public_id: Any) -> Person:
+    """One person by opaque id. Outside the actor's territory → the same 404 as a missing id."""
+    person = persons_visible_to(actor).filter(public_id=public_id).first()
+    if person is None:
+        raise OutOfScope()
+    return _audited_read(actor, person)
+
+
+def person_by_national_id(actor: Actor, *, value: str) -> Person:
+    normalized = national_id.normalize(value)
+    if not national_id.is_valid(normalized):
+        raise ValidationFailed("ID del Sistema Nacional de Salud inválido.", field="national_health_id")
+    person = persons_visible_to(actor).filter(national_health_id=normalized).first()
+    if person is None:
+        raise OutOfScope()
+    return _audited_read(actor, person, query={"national_health_id": "<exact>"})
+
+
+def person_by_identifier(actor: Actor, *, system: str, value: str) -> Person:
+    if system == IdentifierSystem.CURP:
+        value = curp_mod.normalize(value)
+    person = persons_visible_to(actor).filter(identifiers__system=system, identifiers__value=value).first()
+    if person is None:
+        raise OutOfScope()
+    return _audited_read(actor, person, query={"identifier_system": system})
+
+
+class Similarity(Func):
+    output_field = FloatField()
+
+
+def _normalize_query(text: str) -> str:
+    return " ".join((text or "").lower().split())
+
+
+def person_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0,
+                  include_merged: bool = False) -> list[Person]:
+    """Exact by national health ID or CURP when the text is one; otherwise by name, accent-insensitive
+    and tolerant of typos (trigram word similarity on the unaccented full name), best match first.
+    One audit row records the query's kind and every person returned."""
+    qs = persons_visible_to(actor)
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    raw = (text or "").strip()
+    if len(raw) < 2:
+        raise ValidationFailed("Escriba al menos 2 caracteres para buscar.", field="q")
+    compact = raw.replace("-", "").replace(" ", "").upper()
+    kind: str
+    if national_id.is_valid(compact):
+        kind = "national_health_id"
+        results = list(qs.filter(national_health_id=compact)[:1])
+    elif len(compact) == 18 and curp_mod.CURP_RE.match(compact):
+        kind = "curp"
+        results = list(qs.filter(identifiers__system=IdentifierSystem.CURP, identifiers__value=compact)[:1])
+    else:
+        kind = "name"
+        q = _normalize_query(raw)
+        if not include_merged:
+            qs = qs.filter(status=PersonStatus.ACTIVE)
+        unaccented = Func(Value(q), function="bienestar_unaccent")
+        qs = (
+            qs.annotate(score=Similarity(unaccented, F("name_search"), function="word_similarity"))
+            .extra(where=["bienestar_unaccent(%s) <%% people_person.name_search"], params=[q])
+            .order_by("-score", "first_surname", "id")
+        )
+        results = list(qs[offset: offset + limit])
+    audit_record(
+        actor, action=AuditAction.SEARCH, resource_type="Person",
+        query={"kind": kind, "text": raw if kind == "name" else "<exact>", "limit": limit, "offset": offset},
+        result_ids=[str(p.public_id) for p in results],
+    )
+    return results
