@@ -27,8 +27,13 @@ def users(geo):  # type: ignore[no-untyped-def]
     from bienestar.access.tests.factories import UserFactory
     from bienestar.territories.tests.factories import mexico
 
-    out = {role.value: UserFactory(username=role.value, role=role, territory=geo["oaxaca"]) for role in Role}
+    out = {
+        role.value: UserFactory(username=role.value, role=role, territory=geo["oaxaca"])
+        for role in Role
+    }
     out[Role.NATIONAL_COORDINATOR.value].territory = mexico()
     out[Role.NATIONAL_COORDINATOR.value].save()
-    out["other_state_clinician"] = UserFactory(username="hgo_clinician", role=Role.CLINICIAN, territory=geo["hidalgo"])
+    out["other_state_clinician"] = UserFactory(
+        username="hgo_clinician", role=Role.CLINICIAN, territory=geo["hidalgo"]
+    )
     return out

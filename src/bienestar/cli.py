@@ -23,7 +23,9 @@ def _db_command(args: list[str]) -> int:
             print("using DATABASE_URL (external PostgreSQL); nothing embedded is managed")
             return 0
         running = (database.pgdata_dir() / "postmaster.pid").exists()
-        print(f"embedded PostgreSQL {'running' if running else 'stopped'} ({database.pgdata_dir()})")
+        print(
+            f"embedded PostgreSQL {'running' if running else 'stopped'} ({database.pgdata_dir()})"
+        )
         return 0
     if action == "url":
         print(database.database_url())

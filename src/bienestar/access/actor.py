@@ -49,9 +49,8 @@ class Actor:
     @property
     def scope_path(self) -> str | None:
         """Territory path the actor may see, or None when it may see nothing personal."""
-        if self.user is None or self.user.territory_id is None:
-            return None
-        return self.user.territory.path
+        territory = self.user.territory if self.user is not None else None
+        return territory.path if territory is not None else None
 
 
 def client_address(request: Any) -> str | None:

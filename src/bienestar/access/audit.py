@@ -17,8 +17,18 @@ from bienestar.access.actor import Actor
 from bienestar.access.models import AuditEvent
 
 _DIGEST_FIELDS = (
-    "at", "actor_username", "role", "channel", "action", "resource_type", "resource_id", "person_id",
-    "client_address", "query", "result_count", "result_ids",
+    "at",
+    "actor_username",
+    "role",
+    "channel",
+    "action",
+    "resource_type",
+    "resource_id",
+    "person_id",
+    "client_address",
+    "query",
+    "result_count",
+    "result_ids",
 )
 
 
@@ -28,7 +38,9 @@ def compute_digest(values: dict[str, Any]) -> str:
             return v.astimezone(UTC).isoformat(timespec="microseconds")
         return v
 
-    payload = json.dumps({k: norm(values.get(k)) for k in _DIGEST_FIELDS}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {k: norm(values.get(k)) for k in _DIGEST_FIELDS}, sort_keys=True, default=str
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 SESSION_KEY = "bienestar_last_activity"
@@ -29,3 +31,19 @@ class InactivityLogoutMiddleware:
             else:
                 request.session[SESSION_KEY] = now
         return self.get_response(request)
+
+
+class LanguageMiddleware(LocaleMiddleware):
+    """Pages speak Spanish unless the user chose English with the switch (the language cookie);
+    the APIs follow the client's Accept-Language, as integrators expect."""
+
+    API_PREFIXES = ("/api/", "/fhir/")
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path.startswith(self.API_PREFIXES):
+            super().process_request(request)
+            return
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen and translation.check_for_language(chosen) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -16,10 +16,16 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=30, choices=Role.choices, blank=True)
     territory = models.ForeignKey(
-        Territory, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Territory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text=_("Lo que el usuario puede ver: este territorio y todo lo que contiene"),
     )
-    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    facility = models.ForeignKey(
+        Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     practitioner = models.ForeignKey(
         "workforce.Practitioner", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -37,7 +43,9 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=12, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=120, blank=True)
-    scopes = models.CharField(max_length=300, blank=True, help_text=_("Alcances SMART separados por espacios"))
+    scopes = models.CharField(
+        max_length=300, blank=True, help_text=_("Alcances SMART separados por espacios")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -67,7 +75,14 @@ class AuditEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     actor_username = models.CharField(max_length=150)
     role = models.CharField(max_length=30, blank=True)
     channel = models.CharField(max_length=10, blank=True)
@@ -83,5 +98,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["actor", "at"]), models.Index(fields=["resource_type", "resource_id"])]
+        indexes = [
+            models.Index(fields=["actor", "at"]),
+            models.Index(fields=["resource_type", "resource_id"]),
+        ]
         default_permissions = ("view",)

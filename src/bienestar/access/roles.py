@@ -28,24 +28,90 @@ class Permission(enum.Enum):
     AUDIT_READ = "audit.read"
     REGISTRY_READ = "registry.read"
     WORKFORCE_READ = "workforce.read"
+    CLINICAL_READ = "clinical.read"
+    CLINICAL_WRITE = "clinical.write"
+    PRESCRIBE = "prescription.write"
+    PRESCRIPTION_READ = "prescription.read"
+    DISPENSE = "dispense.write"
+    STOCK_READ = "stock.read"
+    STOCK_WRITE = "stock.write"
+    INDICATOR_READ = "indicator.read"
 
 
 _ALL_REGISTRY = {Permission.REGISTRY_READ, Permission.WORKFORCE_READ}
+_CLINICAL_ALL = {
+    Permission.CLINICAL_READ,
+    Permission.CLINICAL_WRITE,
+    Permission.PRESCRIBE,
+    Permission.PRESCRIPTION_READ,
+}
+_PHARMACY = {Permission.PRESCRIPTION_READ, Permission.DISPENSE, Permission.STOCK_READ, Permission.STOCK_WRITE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    Role.NATIONAL_COORDINATOR: frozenset({Permission.PERSON_READ, Permission.HOUSEHOLD_READ, *_ALL_REGISTRY}),
-    Role.STATE_COORDINATOR: frozenset({Permission.PERSON_READ, Permission.HOUSEHOLD_READ, *_ALL_REGISTRY}),
-    Role.FACILITY_DIRECTOR: frozenset({Permission.PERSON_READ, Permission.HOUSEHOLD_READ, *_ALL_REGISTRY}),
-    Role.CLINICIAN: frozenset({Permission.PERSON_READ, Permission.PERSON_WRITE, Permission.HOUSEHOLD_READ, *_ALL_REGISTRY}),
-    Role.PHARMACIST: frozenset({Permission.PERSON_READ, Permission.REGISTRY_READ}),
-    Role.WAREHOUSE_MANAGER: frozenset({Permission.REGISTRY_READ}),
-    Role.OUTREACH_MANAGER: frozenset({
-        Permission.PERSON_READ, Permission.PERSON_WRITE, Permission.HOUSEHOLD_READ, Permission.HOUSEHOLD_WRITE,
-        Permission.REGISTRY_READ,
-    }),
+    Role.NATIONAL_COORDINATOR: frozenset(
+        {
+            Permission.PERSON_READ,
+            Permission.HOUSEHOLD_READ,
+            Permission.STOCK_READ,
+            Permission.INDICATOR_READ,
+            *_ALL_REGISTRY,
+        }
+    ),
+    Role.STATE_COORDINATOR: frozenset(
+        {
+            Permission.PERSON_READ,
+            Permission.HOUSEHOLD_READ,
+            Permission.STOCK_READ,
+            Permission.INDICATOR_READ,
+            *_ALL_REGISTRY,
+        }
+    ),
+    Role.FACILITY_DIRECTOR: frozenset(
+        {
+            Permission.PERSON_READ,
+            Permission.HOUSEHOLD_READ,
+            Permission.CLINICAL_READ,
+            Permission.PRESCRIPTION_READ,
+            Permission.STOCK_READ,
+            Permission.INDICATOR_READ,
+            *_ALL_REGISTRY,
+        }
+    ),
+    Role.CLINICIAN: frozenset(
+        {
+            Permission.PERSON_READ,
+            Permission.PERSON_WRITE,
+            Permission.HOUSEHOLD_READ,
+            Permission.STOCK_READ,
+            *_CLINICAL_ALL,
+            *_ALL_REGISTRY,
+        }
+    ),
+    Role.PHARMACIST: frozenset(
+        {Permission.PERSON_READ, Permission.REGISTRY_READ, Permission.INDICATOR_READ, *_PHARMACY}
+    ),
+    Role.WAREHOUSE_MANAGER: frozenset(
+        {Permission.REGISTRY_READ, Permission.STOCK_READ, Permission.STOCK_WRITE}
+    ),
+    Role.OUTREACH_MANAGER: frozenset(
+        {
+            Permission.PERSON_READ,
+            Permission.PERSON_WRITE,
+            Permission.HOUSEHOLD_READ,
+            Permission.HOUSEHOLD_WRITE,
+            Permission.REGISTRY_READ,
+        }
+    ),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, *_ALL_REGISTRY}),
-    Role.INTEGRATOR: frozenset({
-        Permission.PERSON_READ, Permission.PERSON_WRITE, Permission.HOUSEHOLD_READ, Permission.HOUSEHOLD_WRITE,
-        *_ALL_REGISTRY,
-    }),
+    Role.INTEGRATOR: frozenset(
+        {
+            Permission.PERSON_READ,
+            Permission.PERSON_WRITE,
+            Permission.HOUSEHOLD_READ,
+            Permission.HOUSEHOLD_WRITE,
+            *_CLINICAL_ALL,
+            *_PHARMACY,
+            *_ALL_REGISTRY,
+        }
+    ),
 }

@@ -28,7 +28,9 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     from django.utils.translation import gettext as _
 
     return api.create_response(
-        request, {"error": "not_authenticated", "detail": _("Inicie sesión o envíe un token válido.")}, status=401
+        request,
+        {"error": "not_authenticated", "detail": _("Inicie sesión o envíe un token válido.")},
+        status=401,
     )
 
 
@@ -37,7 +39,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     from django.utils.translation import gettext as _
 
     return api.create_response(
-        request, {"error": "validation_failed", "detail": _("Datos inválidos."), "errors": exc.errors}, status=422
+        request,
+        {"error": "validation_failed", "detail": _("Datos inválidos."), "errors": exc.errors},
+        status=422,
     )
 
 

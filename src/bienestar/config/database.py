@@ -52,7 +52,9 @@ def _embedded_uri(database: str) -> str:
         import psycopg
 
         with psycopg.connect(base_uri, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{database}"')
     except Exception as exc:  # pragma: no cover - reported to the operator

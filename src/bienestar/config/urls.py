@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from bienestar.config import health
 from bienestar.config.api import api
@@ -9,6 +9,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    re_path(r"^api/", health.api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("bienestar.web.urls")),
 ]

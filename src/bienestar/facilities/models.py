@@ -18,7 +18,9 @@ def validate_clues(value: str) -> None:
     """CLUES: 2 letters of state, 3 of institution, 6 digits (e.g. HGIMB000011)."""
     if not CLUES_RE.match(value or ""):
         raise ValidationError(
-            _("CLUES inválida: %(value)s. Formato: 2 letras de estado, 3 de institución y 6 dígitos (p. ej. HGIMB000011)."),
+            _(
+                "CLUES inválida: %(value)s. Formato: 2 letras de estado, 3 de institución y 6 dígitos (p. ej. HGIMB000011)."
+            ),
             params={"value": value},
             code="invalid_clues",
         )
@@ -69,14 +71,22 @@ class LevelOfCare(models.IntegerChoices):
 
 
 class Facility(BaseModel):
-    clues = models.CharField(max_length=11, unique=True, null=True, blank=True, validators=[validate_clues])
-    other_code = models.CharField(max_length=30, blank=True, help_text=_("Código REPS u otro código oficial"))
+    clues = models.CharField(
+        max_length=11, unique=True, null=True, blank=True, validators=[validate_clues]
+    )
+    other_code = models.CharField(
+        max_length=30, blank=True, help_text=_("Código REPS u otro código oficial")
+    )
     name = models.CharField(max_length=250)
     institution = models.CharField(max_length=20, choices=Institution.choices)
     facility_type = models.CharField(max_length=30, choices=FacilityType.choices)
-    level_of_care = models.PositiveSmallIntegerField(choices=LevelOfCare.choices, default=LevelOfCare.FIRST)
+    level_of_care = models.PositiveSmallIntegerField(
+        choices=LevelOfCare.choices, default=LevelOfCare.FIRST
+    )
     territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="facilities")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     beds = models.PositiveIntegerField(default=0)
@@ -94,7 +104,8 @@ class Facility(BaseModel):
         indexes = [models.Index(fields=["institution", "facility_type"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(clues__isnull=True) | models.Q(clues__regex=r"^[A-Z]{2}[A-Z]{3}[0-9]{6}$"),
+                condition=models.Q(clues__isnull=True)
+                | models.Q(clues__regex=r"^[A-Z]{2}[A-Z]{3}[0-9]{6}$"),
                 name="facility_clues_format",
             ),
         ]
@@ -116,5 +127,7 @@ class OpeningHours(BaseModel):
     class Meta:
         ordering = ["facility", "weekday", "opens"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="opening_hours_weekday"),
+            models.CheckConstraint(
+                condition=models.Q(weekday__lte=6), name="opening_hours_weekday"
+            ),
         ]

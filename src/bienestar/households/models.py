@@ -22,8 +22,12 @@ class Relationship(models.TextChoices):
 
 
 class Household(BaseModel):
-    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="households",
-                                  help_text=_("Sector catastral o localidad"))
+    territory = models.ForeignKey(
+        Territory,
+        on_delete=models.PROTECT,
+        related_name="households",
+        help_text=_("Sector catastral o localidad"),
+    )
     address_line = models.CharField(max_length=250, blank=True)
     neighbourhood = models.CharField(max_length=120, blank=True)
     postal_code = models.CharField(max_length=10, blank=True)
@@ -36,7 +40,9 @@ class Household(BaseModel):
     drainage = models.BooleanField(null=True, blank=True)
     electricity = models.BooleanField(null=True, blank=True)
     monthly_income_band = models.CharField(max_length=20, blank=True)
-    socioeconomic_stratum = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("Estrato (Colombia 1–6)"))
+    socioeconomic_stratum = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Estrato (Colombia 1–6)")
+    )
 
     class Meta:
         indexes = [models.Index(fields=["territory"])]
@@ -46,14 +52,23 @@ class Household(BaseModel):
 
 class HouseholdMember(BaseModel):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="household_memberships")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="household_memberships"
+    )
     relationship = models.CharField(max_length=20, choices=Relationship.choices)
     since = models.DateField(null=True, blank=True)
     until = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["person"], condition=models.Q(until__isnull=True), name="one_current_household"),
-            models.UniqueConstraint(fields=["household"], condition=models.Q(until__isnull=True, relationship="head"),
-                                    name="one_current_head"),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(until__isnull=True),
+                name="one_current_household",
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=models.Q(until__isnull=True, relationship="head"),
+                name="one_current_head",
+            ),
         ]

@@ -40,7 +40,9 @@ def _pick_health_centre() -> Facility | None:
     """A health centre in a state that has residents, preferring IMSS-Bienestar ones with people nearby."""
     from bienestar.people.models import Person
 
-    centres = Facility.objects.filter(facility_type=FacilityType.HEALTH_CENTRE, in_operation=True).select_related("territory")
+    centres = Facility.objects.filter(
+        facility_type=FacilityType.HEALTH_CENTRE, in_operation=True
+    ).select_related("territory")
     populated_states = (
         Person.objects.values_list("territory__path", flat=True).order_by().distinct()[:2000]
     )
@@ -48,7 +50,11 @@ def _pick_health_centre() -> Facility | None:
     for preferred in ["13", "20", *sorted(states)]:
         if preferred not in states:
             continue
-        centre = centres.filter(territory__path__startswith=f"MX.{preferred}.").order_by("clues", "id").first()
+        centre = (
+            centres.filter(territory__path__startswith=f"MX.{preferred}.")
+            .order_by("clues", "id")
+            .first()
+        )
         if centre is not None:
             return centre
     return centres.order_by("clues", "id").first()
@@ -56,7 +62,10 @@ def _pick_health_centre() -> Facility | None:
 
 def _state_of(territory: Territory) -> Territory:
     node = territory
-    while node.kind not in (TerritoryKind.STATE, TerritoryKind.COUNTRY, TerritoryKind.DISTRICT) and node.parent_id:
+    while (
+        node.kind not in (TerritoryKind.STATE, TerritoryKind.COUNTRY, TerritoryKind.DISTRICT)
+        and node.parent_id
+    ):
         node = node.parent  # type: ignore[assignment]
     return node
 
@@ -68,22 +77,46 @@ def ensure_demo_users() -> tuple[list[DemoLogin], str]:
     if country is None:
         raise RuntimeError("no territories loaded: run `bienestar load-reference` first")
     centre = _pick_health_centre()
-    state = _state_of(centre.territory) if centre else Territory.objects.filter(kind=TerritoryKind.STATE).order_by("path").first()
+    state = (
+        _state_of(centre.territory)
+        if centre
+        else Territory.objects.filter(kind=TerritoryKind.STATE).order_by("path").first()
+    )
     assert state is not None
     local = centre.territory if centre else state
     if local.kind == TerritoryKind.LOCALITY and local.parent_id:
         local = local.parent  # type: ignore[assignment]
-    warehouse = Facility.objects.filter(facility_type=FacilityType.WAREHOUSE, territory__path__startswith=state.path + ".").first()
+    warehouse = Facility.objects.filter(
+        facility_type=FacilityType.WAREHOUSE, territory__path__startswith=state.path + "."
+    ).first()
 
     plan = [
         ("central", Role.NATIONAL_COORDINATOR, "coordinación nacional", country, None),
         ("estatal", Role.STATE_COORDINATOR, f"coordinación estatal de {state.name}", state, None),
-        ("medico", Role.CLINICIAN, f"médica familiar en {centre.name if centre else state.name}", state, centre),
-        ("farmacia", Role.PHARMACIST, f"farmacia de {centre.name if centre else state.name}", state, centre),
+        (
+            "medico",
+            Role.CLINICIAN,
+            f"médica familiar en {centre.name if centre else state.name}",
+            state,
+            centre,
+        ),
+        (
+            "farmacia",
+            Role.PHARMACIST,
+            f"farmacia de {centre.name if centre else state.name}",
+            state,
+            centre,
+        ),
         ("almacen", Role.WAREHOUSE_MANAGER, f"almacén de {state.name}", state, warehouse),
         ("gestor", Role.OUTREACH_MANAGER, f"gestor del bienestar en {local.name}", local, None),
         ("auditor", Role.AUDITOR, "auditoría (bitácora de accesos)", country, None),
-        ("integrador", Role.INTEGRATOR, "cliente de API de otra institución, alcance nacional", country, None),
+        (
+            "integrador",
+            Role.INTEGRATOR,
+            "cliente de API de otra institución, alcance nacional",
+            country,
+            None,
+        ),
     ]
     logins = []
     for username, role, description, territory, facility in plan:
@@ -95,13 +128,17 @@ def ensure_demo_users() -> tuple[list[DemoLogin], str]:
         user.is_superuser = False
         user.set_password(password)
         user.save()
-        logins.append(DemoLogin(username, role.label, description, territory.name))
+        logins.append(DemoLogin(username, str(role.label), description, territory.name))
 
     medico = User.objects.get(username="medico")
     if medico.practitioner_id is None:
         practitioner, _ = Practitioner.objects.get_or_create(
             licence_number="99000001",
-            defaults={"given_names": "Ana María", "first_surname": "Ruiz", "second_surname": "Santiago"},
+            defaults={
+                "given_names": "Ana María",
+                "first_surname": "Ruiz",
+                "second_surname": "Santiago",
+            },
         )
         family = Specialty.objects.filter(code="family_medicine").first()
         if family is not None:

@@ -81,19 +81,37 @@ class Person(BaseModel):
     birth_date_estimated = models.BooleanField(default=False)
     indigenous = models.BooleanField(null=True, blank=True, help_text=_("Autoadscripción indígena"))
     indigenous_language = models.CharField(max_length=60, blank=True)
-    disability = models.CharField(max_length=20, choices=Disability.choices, default=Disability.UNKNOWN)
-    territory = models.ForeignKey(
-        Territory, on_delete=models.PROTECT, related_name="residents",
-        help_text=_("Territorio de residencia más fino conocido; define quién puede ver el registro"),
+    disability = models.CharField(
+        max_length=20, choices=Disability.choices, default=Disability.UNKNOWN
     )
-    status = models.CharField(max_length=10, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="absorbed")
+    territory = models.ForeignKey(
+        Territory,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        help_text=_(
+            "Territorio de residencia más fino conocido; define quién puede ver el registro"
+        ),
+    )
+    status = models.CharField(
+        max_length=10, choices=PersonStatus.choices, default=PersonStatus.ACTIVE
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="absorbed"
+    )
     deceased_date = models.DateField(null=True, blank=True)
     # Lower-case, accent-free "given first second" kept by PostgreSQL itself, for trigram search.
     name_search = models.GeneratedField(
         expression=models.Func(
-            Lower(Concat("given_names", models.Value(" "), "first_surname", models.Value(" "),
-                         Coalesce("second_surname", models.Value("")), output_field=models.TextField())),
+            Lower(
+                Concat(
+                    "given_names",
+                    models.Value(" "),
+                    "first_surname",
+                    models.Value(" "),
+                    Coalesce("second_surname", models.Value("")),
+                    output_field=models.TextField(),
+                )
+            ),
             function="bienestar_unaccent",
             output_field=models.TextField(),
         ),
@@ -110,11 +128,15 @@ class Person(BaseModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(status="merged", merged_into__isnull=False)
-                           | models.Q(status="active", merged_into__isnull=True)),
+                condition=(
+                    models.Q(status="merged", merged_into__isnull=False)
+                    | models.Q(status="active", merged_into__isnull=True)
+                ),
                 name="person_merged_has_target",
             ),
-            models.CheckConstraint(condition=~models.Q(merged_into=models.F("id")), name="person_not_merged_into_self"),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")), name="person_not_merged_into_self"
+            ),
         ]
         verbose_name = _("persona")
         verbose_name_plural = _("personas")
@@ -138,11 +160,15 @@ class PersonIdentifier(BaseModel):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
     system = models.CharField(max_length=20, choices=IdentifierSystem.choices)
     value = models.CharField(max_length=40)
-    source = models.CharField(max_length=40, blank=True, help_text=_("Institución o sistema que lo registró"))
+    source = models.CharField(
+        max_length=40, blank=True, help_text=_("Institución o sistema que lo registró")
+    )
     valid_until = models.DateField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["system", "value"], name="identifier_unique_per_system")]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="identifier_unique_per_system")
+        ]
         indexes = [models.Index(fields=["person", "system"])]
 
 
@@ -198,7 +224,11 @@ class PersonSourceRecord(BaseModel):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source_system", "source_record_id"], name="source_record_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "source_record_id"], name="source_record_unique"
+            )
+        ]
 
 
 class ChangeSource(models.TextChoices):
@@ -216,7 +246,9 @@ class PersonChange(models.Model):
     id = models.BigAutoField(primary_key=True)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="changes")
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     source = models.CharField(max_length=10, choices=ChangeSource.choices)
     action = models.CharField(max_length=20)
     changes = models.JSONField(default=dict)
@@ -232,9 +264,13 @@ class PersonMerge(models.Model):
     id = models.BigAutoField(primary_key=True)
     survivor = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_won")
     merged = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_lost")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.CharField(max_length=250)
     match_score = models.FloatField(null=True, blank=True)
     at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
-    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )

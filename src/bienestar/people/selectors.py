@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import F, FloatField, Func, Q, QuerySet, Value
 
 from bienestar.access.actor import Actor
@@ -18,6 +19,7 @@ from bienestar.people import national_id
 from bienestar.people.models import IdentifierSystem, Person, PersonStatus
 
 SEARCH_LIMIT_MAX = 100
+NAME_MATCH_THRESHOLD = 0.5
 
 
 def persons_visible_to(actor: Actor) -> QuerySet[Person]:
@@ -56,8 +58,8 @@ def person_by_national_id(actor: Actor, *, value: str) -> Person:
 
 
 def person_by_identifier(actor: Actor, *, system: str, value: str) -> Person:
-    if system == IdentifierSystem.CURP:
-        value = curp_mod.normalize(value)
+    # Same normalisation as services.validate_identifier applies when storing (for every system).
+    value = curp_mod.normalize(value)
     person = persons_visible_to(actor).filter(identifiers__system=system, identifiers__value=value).first()
     if person is None:
         raise OutOfScope()
@@ -97,14 +99,56 @@ def person_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0,
             qs = qs.filter(status=PersonStatus.ACTIVE)
         unaccented = Func(Value(q), function="bienestar_unaccent")
         qs = (
-            qs.annotate(score=Similarity(unaccented, F("name_search"), function="word_similarity"))
+            qs.annotate(
+                score=Similarity(unaccented, F("name_search"), function="word_similarity"),
+                # Ties on the best-matching words go to the name with least left over.
+                closeness=Similarity(unaccented, F("name_search"), function="similarity"),
+            )
             .extra(where=["bienestar_unaccent(%s) <%% people_person.name_search"], params=[q])
-            .order_by("-score", "first_surname", "id")
+            .order_by("-score", "-closeness", "first_surname", "id")
         )
-        results = list(qs[offset: offset + limit])
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Default 0.6 misses one swapped pair of letters in a short name ("jsoe lopez" scores 0.55).
+            cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [NAME_MATCH_THRESHOLD])
+            results = list(qs[offset : offset + limit])
     audit_record(
         actor, action=AuditAction.SEARCH, resource_type="Person",
         query={"kind": kind, "text": raw if kind == "name" else "<exact>", "limit": limit, "offset": offset},
         result_ids=[str(p.public_id) for p in results],
     )
     return results
+
+
+# --- For the person page (web). These take a person already read through `person_get`, which wrote the
+# audit row for that read; they re-check the scope so that they cannot be used to read around it.
+
+
+def _require_visible(actor: Actor, person: Person) -> None:
+    if not persons_visible_to(actor).filter(pk=person.pk).exists():
+        raise OutOfScope()
+
+
+class PersonDetails:
+    """What identifies and reaches a person: identifiers, affiliations, addresses and contacts."""
+
+    def __init__(self, person: Person) -> None:
+        self.identifiers = list(person.identifiers.order_by("system", "value"))
+        self.affiliations = list(person.affiliations.order_by("-start", "scheme"))
+        self.addresses = list(
+            person.addresses.select_related("territory").order_by("end", "-start", "use")
+        )
+        self.contacts = list(person.contacts.order_by("system", "value"))
+
+
+def person_details(actor: Actor, *, person: Person) -> PersonDetails:
+    _require_visible(actor, person)
+    return PersonDetails(person)
+
+
+def person_changes(actor: Actor, *, person: Person, limit: int = 50) -> list[Any]:
+    """Provenance (PersonChange rows, newest first). Only roles that may write persons see it."""
+    require(actor, Permission.PERSON_WRITE)
+    _require_visible(actor, person)
+    return list(
+        person.changes.select_related("actor").order_by("-at", "-id")[: max(1, min(limit, 200))]
+    )

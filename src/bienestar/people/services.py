@@ -34,8 +34,15 @@ from bienestar.territories.models import Territory
 
 MAX_ID_ATTEMPTS = 8
 UPDATABLE_FIELDS = (
-    "given_names", "first_surname", "second_surname", "sex", "birth_date", "indigenous",
-    "indigenous_language", "disability", "deceased_date",
+    "given_names",
+    "first_surname",
+    "second_surname",
+    "sex",
+    "birth_date",
+    "indigenous",
+    "indigenous_language",
+    "disability",
+    "deceased_date",
 )
 
 
@@ -63,7 +70,9 @@ class PersonInput:
 def validate_identifier(system: str, value: str) -> str:
     """Normalised value, or ValidationFailed naming the problem."""
     if system not in IdentifierSystem.values:
-        raise ValidationFailed(_("Sistema de identificador desconocido: %(s)s") % {"s": system}, field="identifiers")
+        raise ValidationFailed(
+            _("Sistema de identificador desconocido: %(s)s") % {"s": system}, field="identifiers"
+        )
     value = (value or "").strip().upper()
     if not value:
         raise ValidationFailed(_("El identificador está vacío."), field="identifiers")
@@ -74,7 +83,9 @@ def validate_identifier(system: str, value: str) -> str:
     elif system == IdentifierSystem.IMSS_NSS and not (value.isdigit() and len(value) == 11):
         raise ValidationFailed(_("El NSS del IMSS tiene 11 dígitos."), field="identifiers")
     elif system.startswith("co-") and not value.replace("-", "").isalnum():
-        raise ValidationFailed(_("El documento colombiano solo admite letras y dígitos."), field="identifiers")
+        raise ValidationFailed(
+            _("El documento colombiano solo admite letras y dígitos."), field="identifiers"
+        )
     return value
 
 
@@ -88,7 +99,9 @@ def _validate_person(data: PersonInput) -> None:
     if data.birth_date > today:
         raise ValidationFailed(_("La fecha de nacimiento no puede ser futura."), field="birth_date")
     if data.birth_date < today.replace(year=today.year - 125):
-        raise ValidationFailed(_("La fecha de nacimiento es demasiado antigua."), field="birth_date")
+        raise ValidationFailed(
+            _("La fecha de nacimiento es demasiado antigua."), field="birth_date"
+        )
 
 
 def _in_scope(actor: Actor, territory: Territory) -> bool:
@@ -123,10 +136,15 @@ def person_register(actor: Actor, *, data: PersonInput, source: str = ChangeSour
         raise ValidationFailed(_("Territorio desconocido."), field="territory")
     if not _in_scope(actor, territory):
         raise OutOfScope()
-    identifiers = [(i.system, validate_identifier(i.system, i.value), i.source) for i in data.identifiers]
+    identifiers = [
+        (i.system, validate_identifier(i.system, i.value), i.source) for i in data.identifiers
+    ]
     for system, value, _source in identifiers:
         if PersonIdentifier.objects.filter(system=system, value=value).exists():
-            raise Conflict(_("Ya existe una persona con ese identificador (%(s)s).") % {"s": system}, field="identifiers")
+            raise Conflict(
+                _("Ya existe una persona con ese identificador (%(s)s).") % {"s": system},
+                field="identifiers",
+            )
     person = Person.objects.create(
         national_health_id=issue_national_health_id(),
         given_names=data.given_names.strip(),
@@ -139,17 +157,38 @@ def person_register(actor: Actor, *, data: PersonInput, source: str = ChangeSour
         disability=data.disability,
         territory=territory,
     )
-    for system, value, id_source in identifiers:
-        PersonIdentifier.objects.create(person=person, system=system, value=value, source=id_source or source)
-    PersonChange.objects.create(person=person, actor=actor.user, source=source, action="create",
-                                changes={"identifiers": [s for s, _v, _x in identifiers]})
-    audit_record(actor, action=AuditAction.CREATE, resource_type="Person", resource_id=str(person.public_id),
-                 person_id=person.id)
+    try:
+        for system, value, id_source in identifiers:
+            PersonIdentifier.objects.create(
+                person=person, system=system, value=value, source=id_source or source
+            )
+    except IntegrityError:
+        # The same identifier twice in one request, or a concurrent registration that won the
+        # unique index after the check above: a 409, and the whole registration rolls back.
+        raise Conflict(
+            _("Ya existe una persona con ese identificador."), field="identifiers"
+        ) from None
+    PersonChange.objects.create(
+        person=person,
+        actor=actor.user,
+        source=source,
+        action="create",
+        changes={"identifiers": [s for s, _v, _x in identifiers]},
+    )
+    audit_record(
+        actor,
+        action=AuditAction.CREATE,
+        resource_type="Person",
+        resource_id=str(person.public_id),
+        person_id=person.id,
+    )
     return person
 
 
 @transaction.atomic
-def person_update(actor: Actor, *, person: Person, changes: dict[str, Any], source: str = ChangeSource.WEB) -> Person:
+def person_update(
+    actor: Actor, *, person: Person, changes: dict[str, Any], source: str = ChangeSource.WEB
+) -> Person:
     """Update demographic fields. Locks the row; records before/after of each changed field."""
     require(actor, Permission.PERSON_WRITE)
     locked = Person.objects.select_for_update().select_related("territory").get(pk=person.pk)
@@ -159,36 +198,63 @@ def person_update(actor: Actor, *, person: Person, changes: dict[str, Any], sour
         raise Conflict(_("La persona fue fusionada con otra; actualice el registro que sobrevive."))
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
-        raise ValidationFailed(_("Campos no modificables: %(f)s") % {"f": ", ".join(sorted(unknown))})
+        raise ValidationFailed(
+            _("Campos no modificables: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         old = getattr(locked, name)
         if old != value:
-            diff[name] = [str(old) if old is not None else None, str(value) if value is not None else None]
+            diff[name] = [
+                str(old) if old is not None else None,
+                str(value) if value is not None else None,
+            ]
             setattr(locked, name, value)
-    _validate_person(PersonInput(
-        given_names=locked.given_names, first_surname=locked.first_surname, sex=locked.sex,
-        birth_date=locked.birth_date, territory_path=locked.territory.path,
-    ))
+    _validate_person(
+        PersonInput(
+            given_names=locked.given_names,
+            first_surname=locked.first_surname,
+            sex=locked.sex,
+            birth_date=locked.birth_date,
+            territory_path=locked.territory.path,
+        )
+    )
     if diff:
         locked.save(update_fields=[*diff.keys(), "updated_at"])
-        PersonChange.objects.create(person=locked, actor=actor.user, source=source, action="update",
-                                    changes={k: v for k, v in diff.items()})
-    audit_record(actor, action=AuditAction.UPDATE, resource_type="Person", resource_id=str(locked.public_id),
-                 person_id=locked.id, query={"fields": sorted(diff)})
+        PersonChange.objects.create(
+            person=locked,
+            actor=actor.user,
+            source=source,
+            action="update",
+            changes={k: v for k, v in diff.items()},
+        )
+    audit_record(
+        actor,
+        action=AuditAction.UPDATE,
+        resource_type="Person",
+        resource_id=str(locked.public_id),
+        person_id=locked.id,
+        query={"fields": sorted(diff)},
+    )
     return locked
 
 
 @transaction.atomic
-def person_merge(actor: Actor, *, survivor: Person, merged: Person, reason: str,
-                 match_score: float | None = None) -> PersonMerge:
+def person_merge(
+    actor: Actor, *, survivor: Person, merged: Person, reason: str, match_score: float | None = None
+) -> PersonMerge:
     """Fold `merged` into `survivor` without destroying anything: `merged` keeps all its rows and
     points at the survivor. Both rows are locked in id order to avoid deadlocks."""
     require(actor, Permission.PERSON_WRITE)
     if survivor.pk == merged.pk:
         raise ValidationFailed(_("No se puede fusionar una persona consigo misma."))
-    rows = {p.pk: p for p in Person.objects.select_for_update().select_related("territory")
-            .filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")}
+    rows = {
+        p.pk: p
+        for p in Person.objects.select_for_update()
+        .select_related("territory")
+        .filter(pk__in=[survivor.pk, merged.pk])
+        .order_by("pk")
+    }
     s, m = rows[survivor.pk], rows[merged.pk]
     if not (_in_scope(actor, s.territory) and _in_scope(actor, m.territory)):
         raise OutOfScope()
@@ -196,12 +262,25 @@ def person_merge(actor: Actor, *, survivor: Person, merged: Person, reason: str,
         raise Conflict(_("Solo se fusionan personas activas."))
     m.status, m.merged_into = PersonStatus.MERGED, s
     m.save(update_fields=["status", "merged_into", "updated_at"])
-    merge = PersonMerge.objects.create(survivor=s, merged=m, actor=actor.user, reason=reason, match_score=match_score)
+    merge = PersonMerge.objects.create(
+        survivor=s, merged=m, actor=actor.user, reason=reason, match_score=match_score
+    )
     for p in (s, m):
-        PersonChange.objects.create(person=p, actor=actor.user, source=ChangeSource.MPI, action="merge",
-                                    changes={"merge_id": merge.pk})
-        audit_record(actor, action=AuditAction.MERGE, resource_type="Person", resource_id=str(p.public_id),
-                     person_id=p.id, query={"merge_id": merge.pk})
+        PersonChange.objects.create(
+            person=p,
+            actor=actor.user,
+            source=ChangeSource.MPI,
+            action="merge",
+            changes={"merge_id": merge.pk},
+        )
+        audit_record(
+            actor,
+            action=AuditAction.MERGE,
+            resource_type="Person",
+            resource_id=str(p.public_id),
+            person_id=p.id,
+            query={"merge_id": merge.pk},
+        )
     return merge
 
 
@@ -219,8 +298,19 @@ def person_unmerge(actor: Actor, *, merge: PersonMerge) -> Person:
     m.save(update_fields=["status", "merged_into", "updated_at"])
     locked.undone_at, locked.undone_by = timezone.now(), actor.user
     locked.save(update_fields=["undone_at", "undone_by"])
-    PersonChange.objects.create(person=m, actor=actor.user, source=ChangeSource.MPI, action="unmerge",
-                                changes={"merge_id": locked.pk})
-    audit_record(actor, action=AuditAction.UNMERGE, resource_type="Person", resource_id=str(m.public_id),
-                 person_id=m.id, query={"merge_id": locked.pk})
+    PersonChange.objects.create(
+        person=m,
+        actor=actor.user,
+        source=ChangeSource.MPI,
+        action="unmerge",
+        changes={"merge_id": locked.pk},
+    )
+    audit_record(
+        actor,
+        action=AuditAction.UNMERGE,
+        resource_type="Person",
+        resource_id=str(m.public_id),
+        person_id=m.id,
+        query={"merge_id": locked.pk},
+    )
     return m

@@ -46,14 +46,22 @@ class Territory(BaseModel):
     kind = models.CharField(max_length=20, choices=TerritoryKind.choices)
     code = models.CharField(max_length=30, help_text=_("Clave oficial (INEGI, DANE, IDECA)"))
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     path = models.CharField(max_length=120, unique=True)
-    abbreviation = models.CharField(max_length=4, blank=True, help_text=_("Abreviatura de estado en la CLUES"))
+    abbreviation = models.CharField(
+        max_length=4, blank=True, help_text=_("Abreviatura de estado en la CLUES")
+    )
     area = models.CharField(max_length=10, choices=Area.choices, blank=True)
-    subnetwork = models.ForeignKey(Subnetwork, null=True, blank=True, on_delete=models.PROTECT, related_name="territories")
+    subnetwork = models.ForeignKey(
+        Subnetwork, null=True, blank=True, on_delete=models.PROTECT, related_name="territories"
+    )
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    risk_class = models.CharField(max_length=20, blank=True, help_text=_("Clasificación de riesgo (sectores)"))
+    risk_class = models.CharField(
+        max_length=20, blank=True, help_text=_("Clasificación de riesgo (sectores)")
+    )
     rollout_phase = models.PositiveSmallIntegerField(null=True, blank=True)
     source = models.CharField(max_length=200, blank=True)
 
@@ -61,7 +69,9 @@ class Territory(BaseModel):
         ordering = ["path"]
         indexes = [
             models.Index(fields=["kind", "code"]),
-            models.Index(fields=["path"], name="territory_path_like", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["path"], name="territory_path_like", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         verbose_name = _("territorio")
         verbose_name_plural = _("territorios")
@@ -81,12 +91,19 @@ class PopulationDenominator(BaseModel):
     total = models.PositiveBigIntegerField()
     male = models.PositiveBigIntegerField(null=True, blank=True)
     female = models.PositiveBigIntegerField(null=True, blank=True)
-    uninsured = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("Sin afiliación a servicios de salud"))
+    uninsured = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=_("Sin afiliación a servicios de salud")
+    )
     source = models.CharField(max_length=200)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["territory", "year", "source"], name="population_unique_per_source"),
-            models.CheckConstraint(condition=models.Q(uninsured__lte=models.F("total")), name="population_uninsured_le_total"),
+            models.UniqueConstraint(
+                fields=["territory", "year", "source"], name="population_unique_per_source"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(uninsured__lte=models.F("total")),
+                name="population_uninsured_le_total",
+            ),
         ]
         ordering = ["territory", "year"]

@@ -13,7 +13,9 @@ class Specialty(BaseModel):
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
     name_en = models.CharField(max_length=120, blank=True)
-    is_core = models.BooleanField(default=False, help_text=_("Una de las seis especialidades troncales"))
+    is_core = models.BooleanField(
+        default=False, help_text=_("Una de las seis especialidades troncales")
+    )
     is_medical = models.BooleanField(default=True)
 
     class Meta:
@@ -47,7 +49,9 @@ class Position(BaseModel):
 
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="positions")
     specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="positions")
-    practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.PROTECT, related_name="positions")
+    practitioner = models.ForeignKey(
+        Practitioner, null=True, blank=True, on_delete=models.PROTECT, related_name="positions"
+    )
     since = models.DateField(help_text=_("Ocupada o vacante desde"))
     shift = models.CharField(max_length=20, blank=True)
 
@@ -62,8 +66,12 @@ class Position(BaseModel):
 
 class StaffingGoal(BaseModel):
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="staffing_goals")
-    specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="staffing_goals")
+    specialty = models.ForeignKey(
+        Specialty, on_delete=models.PROTECT, related_name="staffing_goals"
+    )
     goal = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["facility", "specialty"], name="staffing_goal_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "specialty"], name="staffing_goal_unique")
+        ]

@@ -34,8 +34,14 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("BIENESTAR_DEBUG", False)
-ALLOWED_HOSTS = [h for h in os.environ.get("BIENESTAR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("BIENESTAR_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+ALLOWED_HOSTS = [
+    h
+    for h in os.environ.get("BIENESTAR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+    if h
+]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("BIENESTAR_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
 DEMO_MODE = env_bool("BIENESTAR_DEMO", False)
 
 INSTALLED_APPS = [
@@ -56,6 +62,9 @@ INSTALLED_APPS = [
     "bienestar.terminology",
     "bienestar.people",
     "bienestar.households",
+    "bienestar.clinical",
+    "bienestar.inventory",
+    "bienestar.prescribing",
     "bienestar.reference",
     "bienestar.synth",
     "bienestar.web",
@@ -66,12 +75,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "bienestar.access.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "bienestar.access.middleware.InactivityLogoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bienestar.access.middleware.InactivityLogoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -109,7 +118,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -143,6 +155,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = bienestar_home() / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

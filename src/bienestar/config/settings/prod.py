@@ -11,7 +11,9 @@ from bienestar.config.settings.base import *  # noqa: F403
 
 DEBUG = False
 if not (os.environ.get("BIENESTAR_SECRET_KEY") or os.environ.get("SECRET_KEY")):
-    raise ImproperlyConfigured("Set BIENESTAR_SECRET_KEY (at least 50 random characters) in production.")
+    raise ImproperlyConfigured(
+        "Set BIENESTAR_SECRET_KEY (at least 50 random characters) in production."
+    )
 SECURE_SSL_REDIRECT = os.environ.get("BIENESTAR_SSL_REDIRECT", "1") == "1"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True

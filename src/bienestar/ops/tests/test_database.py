@@ -23,18 +23,37 @@ def test_embedded_server_starts_survives_the_process_is_reused_and_stops(tmp_pat
     env["BIENESTAR_HOME"] = str(home)
     cli = [sys.executable, "-m", "bienestar.cli"]
     try:
-        first = subprocess.run([*cli, "db", "url"], env=env, capture_output=True, text=True, timeout=120)
+        first = subprocess.run(
+            [*cli, "db", "url"], env=env, capture_output=True, text=True, timeout=120
+        )
         assert first.returncode == 0, first.stderr
         assert (home / "pgdata" / "PG_VERSION").exists()
         pid_file = home / "pgdata" / "postmaster.pid"
         pid = Path(pid_file).read_text().split()[0]
-        ready = subprocess.run([*cli, "dbshell", "--", "-tAc", "select extversion from pg_extension where extname='plpgsql'"],
-                               env=env, capture_output=True, text=True, timeout=120)
+        ready = subprocess.run(
+            [
+                *cli,
+                "dbshell",
+                "--",
+                "-tAc",
+                "select extversion from pg_extension where extname='plpgsql'",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert ready.returncode == 0, ready.stderr
-        second = subprocess.run([*cli, "db", "url"], env=env, capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [*cli, "db", "url"], env=env, capture_output=True, text=True, timeout=120
+        )
         assert second.stdout == first.stdout
-        assert Path(pid_file).read_text().split()[0] == pid, "a second start must reuse the running server"
+        assert Path(pid_file).read_text().split()[0] == pid, (
+            "a second start must reuse the running server"
+        )
     finally:
-        stopped = subprocess.run([*cli, "db", "stop"], env=env, capture_output=True, text=True, timeout=120)
+        stopped = subprocess.run(
+            [*cli, "db", "stop"], env=env, capture_output=True, text=True, timeout=120
+        )
     assert stopped.returncode == 0, stopped.stderr
     assert not (home / "pgdata" / "postmaster.pid").exists()

@@ -22,8 +22,13 @@ def run_verify() -> tuple[int, str]:
 @pytest.mark.django_db
 def test_verify_passes_on_consistent_data(users, geo):
     person = PersonFactory(territory=geo["oaxaca_centro"])
-    audit_record(actor_for(users["clinician"]), action="read", resource_type="Person",
-                 resource_id=str(person.public_id), person_id=person.id)
+    audit_record(
+        actor_for(users["clinician"]),
+        action="read",
+        resource_type="Person",
+        resource_id=str(person.public_id),
+        person_id=person.id,
+    )
     code, out = run_verify()
     assert code == 0, out
     assert "all 4 checks hold" in out
@@ -32,11 +37,18 @@ def test_verify_passes_on_consistent_data(users, geo):
 @pytest.mark.django_db
 def test_verify_names_a_tampered_audit_row(users, geo):
     person = PersonFactory(territory=geo["oaxaca_centro"])
-    event = audit_record(actor_for(users["clinician"]), action="read", resource_type="Person",
-                         resource_id=str(person.public_id), person_id=person.id)
+    event = audit_record(
+        actor_for(users["clinician"]),
+        action="read",
+        resource_type="Person",
+        resource_id=str(person.public_id),
+        person_id=person.id,
+    )
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE access_auditevent DISABLE TRIGGER audit_no_update_delete")
-        cursor.execute("UPDATE access_auditevent SET actor_username = 'someone-else' WHERE id = %s", [event.id])
+        cursor.execute(
+            "UPDATE access_auditevent SET actor_username = 'someone-else' WHERE id = %s", [event.id]
+        )
         cursor.execute("ALTER TABLE access_auditevent ENABLE TRIGGER audit_no_update_delete")
     code, out = run_verify()
     assert code == 1
@@ -59,7 +71,9 @@ def test_verify_names_a_merge_changed_behind_the_services(users, geo):
     person_merge(actor_for(users["clinician"]), survivor=a, merged=b, reason="duplicado")
     assert run_verify()[0] == 0
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE people_personmerge SET undone_at = now() WHERE merged_id = %s", [b.id])
+        cursor.execute(
+            "UPDATE people_personmerge SET undone_at = now() WHERE merged_id = %s", [b.id]
+        )
     code, out = run_verify()
     assert code == 1
     assert f"person {b.public_id}: marked merged but no open merge record" in out
@@ -70,7 +84,9 @@ def test_verify_names_an_id_with_a_wrong_check_character(geo):
     person = PersonFactory(territory=geo["oaxaca_centro"])
     broken = person.national_health_id[:-1] + ("2" if person.national_health_id[-1] != "2" else "3")
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE people_person SET national_health_id = %s WHERE id = %s", [broken, person.id])
+        cursor.execute(
+            "UPDATE people_person SET national_health_id = %s WHERE id = %s", [broken, person.id]
+        )
     code, out = run_verify()
     assert code == 1
     assert "fails its check character" in out

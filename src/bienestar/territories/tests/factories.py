@@ -11,7 +11,9 @@ class TerritoryFactory(factory.django.DjangoModelFactory):
     kind = TerritoryKind.STATE
     code = factory.Sequence(lambda n: f"{n:02d}")
     name = factory.Sequence(lambda n: f"Estado {n}")
-    path = factory.LazyAttribute(lambda o: f"{o.parent.path}.{o.code}" if o.parent else f"MX.{o.code}")
+    path = factory.LazyAttribute(
+        lambda o: f"{o.parent.path}.{o.code}" if o.parent else f"MX.{o.code}"
+    )
     parent = None
 
 
@@ -20,9 +22,16 @@ def mexico() -> Territory:
 
 
 def state(code: str, name: str) -> Territory:
-    return TerritoryFactory(kind=TerritoryKind.STATE, code=code, name=name, path=f"MX.{code}", parent=mexico())
+    return TerritoryFactory(
+        kind=TerritoryKind.STATE, code=code, name=name, path=f"MX.{code}", parent=mexico()
+    )
 
 
 def municipality(parent: Territory, code: str, name: str) -> Territory:
-    return TerritoryFactory(kind=TerritoryKind.MUNICIPALITY, code=code, name=name,
-                            path=f"{parent.path}.{code}", parent=parent)
+    return TerritoryFactory(
+        kind=TerritoryKind.MUNICIPALITY,
+        code=code,
+        name=name,
+        path=f"{parent.path}.{code}",
+        parent=parent,
+    )

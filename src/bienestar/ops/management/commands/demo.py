@@ -20,10 +20,14 @@ class Command(BaseCommand):
     help = "Build and serve a demonstration network on http://127.0.0.1:8000."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--people", type=int, default=int(os.environ.get("BIENESTAR_DEMO_PEOPLE", "20000")))
+        parser.add_argument(
+            "--people", type=int, default=int(os.environ.get("BIENESTAR_DEMO_PEOPLE", "20000"))
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--no-serve", action="store_true", help="Set up and exit without serving.")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Set up and exit without serving."
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         started = time.monotonic()
@@ -32,18 +36,26 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(self.style.MIGRATE_HEADING("2/4 Datos de referencia"))
         call_command("load_reference")
-        self.stdout.write(self.style.MIGRATE_HEADING(f"3/4 Red sintética ({opts['people']} personas, semilla {opts['seed']})"))
+        self.stdout.write(
+            self.style.MIGRATE_HEADING(
+                f"3/4 Red sintética ({opts['people']} personas, semilla {opts['seed']})"
+            )
+        )
         call_command("synth", people=opts["people"], seed=opts["seed"])
         self.stdout.write(self.style.MIGRATE_HEADING("4/4 Usuarios de demostración"))
         logins, password = ensure_demo_users()
         url = f"http://127.0.0.1:{opts['port']}"
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Listo en {time.monotonic() - started:.0f} s. Bienestar: {url}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Listo en {time.monotonic() - started:.0f} s. Bienestar: {url}")
+        )
         self.stdout.write(f"Contraseña de todos los usuarios de demostración: {password}")
         width = max(len(login.username) for login in logins)
         for login in logins:
             self.stdout.write(f"  {login.username.ljust(width)}  {login.role}: {login.description}")
-        self.stdout.write(f"API: {url}/api/docs   ·   token: .venv/bin/bienestar token create integrador")
+        self.stdout.write(
+            f"API: {url}/api/docs   ·   token: .venv/bin/bienestar token create integrador"
+        )
         if opts["no_serve"]:
             return
         call_command("serve", port=opts["port"])

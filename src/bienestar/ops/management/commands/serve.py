@@ -16,8 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("BIENESTAR_WORKERS", "0")) or None)
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("BIENESTAR_THREADS", "4")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("BIENESTAR_WORKERS", "0")) or None
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("BIENESTAR_THREADS", "4"))
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -25,15 +29,23 @@ class Command(BaseCommand):
         host = os.environ.get("BIENESTAR_BIND", "127.0.0.1")
         gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
         argv = [
-            gunicorn, "bienestar.config.wsgi:application",
-            "--bind", f"{host}:{opts['port']}",
-            "--workers", str(workers),
-            "--threads", str(opts["threads"]),
-            "--worker-class", "gthread",
-            "--timeout", "120",
-            "--graceful-timeout", "20",
+            gunicorn,
+            "bienestar.config.wsgi:application",
+            "--bind",
+            f"{host}:{opts['port']}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(opts["threads"]),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "20",
             # Access logs carry query strings (a CURP can be one): keep them off.
-            "--access-logfile", "-" if os.environ.get("BIENESTAR_ACCESS_LOG") == "1" else "/dev/null",
+            "--access-logfile",
+            "-" if os.environ.get("BIENESTAR_ACCESS_LOG") == "1" else "/dev/null",
         ]
         self.stdout.write(f"Bienestar en http://{host}:{opts['port']}  ({workers} procesos)")
         sys.stdout.flush()

@@ -1,0 +1,112 @@
+"""Reads that compose several apps for the pages: scoped by the actor's territory, audited where they
+show personal data. `web` sits on top of the domain apps, so it may read households and people together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bienestar.access.actor import Actor
+from bienestar.access.audit import audit_record
+from bienestar.access.errors import OutOfScope
+from bienestar.access.models import AuditAction
+from bienestar.access.permissions import require
+from bienestar.access.roles import Permission
+from bienestar.facilities.models import Facility
+from bienestar.households.models import Household, HouseholdMember
+from bienestar.households.selectors import households_visible_to
+from bienestar.people.models import Person, PersonStatus
+from bienestar.people.selectors import persons_visible_to
+from bienestar.territories.models import Territory
+from bienestar.territories.selectors import within
+
+
+@dataclass(frozen=True)
+class TerritorySummary:
+    """Aggregate counts only: no row of personal data leaves this function, so nothing is audited."""
+
+    territory: Territory | None
+    persons: int
+    households: int
+    facilities: int
+
+
+def territory_summary(actor: Actor) -> TerritorySummary:
+    """Active persons, households and facilities in operation inside the actor's territory."""
+    require(actor, Permission.PERSON_READ)
+    require(actor, Permission.HOUSEHOLD_READ)
+    require(actor, Permission.REGISTRY_READ)
+    scope = actor.scope_path
+    if scope is None or actor.user is None:
+        return TerritorySummary(territory=None, persons=0, households=0, facilities=0)
+    return TerritorySummary(
+        territory=actor.user.territory,
+        persons=persons_visible_to(actor).filter(status=PersonStatus.ACTIVE).count(),
+        households=households_visible_to(actor).count(),
+        facilities=Facility.objects.filter(
+            within(scope, "territory__path"), in_operation=True
+        ).count(),
+    )
+
+
+@dataclass(frozen=True)
+class HouseholdMemberView:
+    relationship: str
+    relationship_label: str
+    # None when the member lives outside what the actor may see: the page then shows only the relationship.
+    person: Person | None
+
+
+@dataclass(frozen=True)
+class PersonHousehold:
+    household: Household
+    relationship_label: str
+    members: list[HouseholdMemberView]
+
+
+def person_household(actor: Actor, *, person: Person) -> PersonHousehold | None:
+    """The current household of a person already read through `person_get`, with its other members.
+
+    Other members are named only when the actor may see them (the others appear by relationship
+    only). One audit row, as `households.selectors.household_get` writes: the household, and in
+    `result_ids` every person disclosed by name."""
+    require(actor, Permission.HOUSEHOLD_READ)
+    visible = persons_visible_to(actor)
+    if not visible.filter(pk=person.pk).exists():
+        raise OutOfScope()
+    membership = (
+        HouseholdMember.objects.select_related("household", "household__territory")
+        .filter(person=person, until__isnull=True)
+        .first()
+    )
+    if membership is None:
+        return None
+    others = list(
+        HouseholdMember.objects.select_related("person")
+        .filter(household=membership.household, until__isnull=True)
+        .exclude(person=person)
+        .order_by("relationship", "person__birth_date")
+    )
+    visible_ids = set(
+        visible.filter(pk__in=[m.person_id for m in others]).values_list("pk", flat=True)
+    )
+    audit_record(
+        actor,
+        action=AuditAction.READ,
+        resource_type="Household",
+        resource_id=str(membership.household.public_id),
+        person_id=person.id,
+        query={"via": "person"},
+        result_ids=[str(m.person.public_id) for m in others if m.person_id in visible_ids],
+    )
+    return PersonHousehold(
+        household=membership.household,
+        relationship_label=membership.get_relationship_display(),
+        members=[
+            HouseholdMemberView(
+                relationship=m.relationship,
+                relationship_label=m.get_relationship_display(),
+                person=m.person if m.person_id in visible_ids else None,
+            )
+            for m in others
+        ],
+    )
