@@ -43,10 +43,12 @@ class Institution(models.TextChoices):
 # The three-letter institution code inside a CLUES key.
 CLUES_INSTITUTION = {
     "IMB": Institution.IMSS_BIENESTAR,
+    # IMSS-Oportunidades/Prospera: the rural programme that became IMSS-Bienestar's own network.
+    "IMO": Institution.IMSS_BIENESTAR,
     "IMS": Institution.IMSS,
     "IST": Institution.ISSSTE,
     "SSA": Institution.STATE_SERVICES,
-    "PMP": Institution.PEMEX,
+    "PMX": Institution.PEMEX,
     "SDN": Institution.SEDENA,
     "SMA": Institution.SEMAR,
     "SMP": Institution.PRIVATE,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,9 +18,30 @@ class Icd10Code(models.Model):
     chapter = models.CharField(max_length=200, blank=True)
     group = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=120)
+    # Lower-case, accent-free "code description" kept by PostgreSQL itself, for the diagnosis search
+    # (trigram index: "hipertension" and "hipert" both find "Hipertensión esencial (primaria)").
+    search_text = models.GeneratedField(
+        expression=models.Func(
+            Lower(
+                Concat(
+                    "code",
+                    models.Value(" "),
+                    "description_es",
+                    output_field=models.TextField(),
+                )
+            ),
+            function="bienestar_unaccent",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["code"]
+        indexes = [
+            GinIndex(OpClass(F("search_text"), name="gin_trgm_ops"), name="icd10_search_trgm"),
+        ]
         verbose_name = _("código CIE-10")
         verbose_name_plural = _("códigos CIE-10")
 
@@ -38,7 +62,9 @@ class LoincCode(models.Model):
 class Medicine(models.Model):
     """A key of the national medicine catalogue (Cuadro Básico / Compendio Nacional)."""
 
-    key = models.CharField(max_length=20, primary_key=True, help_text=_("Clave, p. ej. 010.000.5165.00"))
+    key = models.CharField(
+        max_length=20, primary_key=True, help_text=_("Clave, p. ej. 010.000.5165.00")
+    )
     generic_name = models.CharField(max_length=250)
     group = models.CharField(max_length=120, blank=True)
     form = models.CharField(max_length=120, blank=True)
@@ -71,5 +97,42 @@ class VaccineScheduleEntry(models.Model):
     class Meta:
         ordering = ["country", "age_months", "vaccine"]
         constraints = [
-            models.UniqueConstraint(fields=["country", "age_months", "vaccine", "dose"], name="vaccine_dose_unique"),
+            models.UniqueConstraint(
+                fields=["country", "age_months", "vaccine", "dose"], name="vaccine_dose_unique"
+            ),
         ]
+
+
+class CluesKey(models.Model):
+    """A key of the national CLUES catalogue (DGIS), whether or not the network runs that establishment.
+
+    The national catalogue lists some 64,000 establishments of every institution; only those the
+    network operates become facilities. This registry lets a referral, an import or a FHIR reference
+    name any real establishment and be checked against the official list, without filling the
+    facility registry with tens of thousands of nameless stubs.
+    """
+
+    clues = models.CharField(max_length=11, primary_key=True)
+    state_abbreviation = models.CharField(
+        max_length=2, help_text=_("Abreviatura del estado (primeras 2 letras)")
+    )
+    institution_code = models.CharField(
+        max_length=3, help_text=_("Clave de institución (IMB, IMS, IST, SSA, SMP…)")
+    )
+    edition = models.CharField(max_length=6, help_text=_("Edición del catálogo, AAAAMM"))
+    source = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["clues"]
+        indexes = [models.Index(fields=["state_abbreviation", "institution_code"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(clues__regex=r"^[A-Z]{2}[A-Z]{3}[0-9]{6}$"),
+                name="clues_key_format",
+            ),
+        ]
+        verbose_name = _("clave CLUES")
+        verbose_name_plural = _("catálogo de claves CLUES")
+
+    def __str__(self) -> str:
+        return self.clues
