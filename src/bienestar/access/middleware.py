@@ -44,6 +44,8 @@ class LanguageMiddleware(LocaleMiddleware):
             super().process_request(request)
             return
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        language = chosen if chosen and translation.check_for_language(chosen) else settings.LANGUAGE_CODE
+        language = (
+            chosen if chosen and translation.check_for_language(chosen) else settings.LANGUAGE_CODE
+        )
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()

@@ -45,7 +45,12 @@ _CLINICAL_ALL = {
     Permission.PRESCRIBE,
     Permission.PRESCRIPTION_READ,
 }
-_PHARMACY = {Permission.PRESCRIPTION_READ, Permission.DISPENSE, Permission.STOCK_READ, Permission.STOCK_WRITE}
+_PHARMACY = {
+    Permission.PRESCRIPTION_READ,
+    Permission.DISPENSE,
+    Permission.STOCK_READ,
+    Permission.STOCK_WRITE,
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.NATIONAL_COORDINATOR: frozenset(

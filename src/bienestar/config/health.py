@@ -19,4 +19,6 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
     """Unknown paths under /api/ answer JSON, like every other API error."""
     from django.utils.translation import gettext as _
 
-    return JsonResponse({"error": "not_found", "detail": _("No existe esa ruta de la API.")}, status=404)
+    return JsonResponse(
+        {"error": "not_found", "detail": _("No existe esa ruta de la API.")}, status=404
+    )

@@ -51,7 +51,12 @@ def metric(value: float, unit: str, baseline: float, notes: str) -> Metric:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)  # noqa: S607
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, fixed arguments
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -83,13 +88,22 @@ def person_lookups(samples: int, rng: random.Random) -> dict[str, Metric]:
     from bienestar.people.selectors import person_by_national_id, person_search
     from bienestar.territories.models import Territory
 
-    user, _ = User.objects.get_or_create(username="bench-national", defaults={"role": Role.NATIONAL_COORDINATOR})
+    user, _ = User.objects.get_or_create(
+        username="bench-national", defaults={"role": Role.NATIONAL_COORDINATOR}
+    )
     user.role, user.territory = Role.NATIONAL_COORDINATOR, Territory.objects.get(path="MX")
     user.save()
-    actor = Actor(user=User.objects.select_related("territory").get(pk=user.pk), client_address="127.0.0.1", channel="bench")
+    actor = Actor(
+        user=User.objects.select_related("territory").get(pk=user.pk),
+        client_address="127.0.0.1",
+        channel="bench",
+    )
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT national_health_id, given_names, first_surname FROM people_person TABLESAMPLE SYSTEM (5) LIMIT %s", [samples])
+        cursor.execute(
+            "SELECT national_health_id, given_names, first_surname FROM people_person TABLESAMPLE SYSTEM (5) LIMIT %s",
+            [samples],
+        )
         rows = cursor.fetchall()
     if not rows:
         return {}
@@ -98,20 +112,29 @@ def person_lookups(samples: int, rng: random.Random) -> dict[str, Metric]:
 
     def typo(text: str) -> str:
         i = rng.randrange(1, len(text) - 1)
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
     queries = [typo(n) if len(n) > 4 else n for n in names]
     raw = _raw_connection()
     try:
         it_id = iter(ids * 2)
-        base_id = timed_ms(lambda: raw.execute("SELECT * FROM people_person WHERE national_health_id = %s", [next(it_id)]).fetchall(), len(ids))
+        base_id = timed_ms(
+            lambda: raw.execute(
+                "SELECT * FROM people_person WHERE national_health_id = %s", [next(it_id)]
+            ).fetchall(),
+            len(ids),
+        )
         it_id = iter(ids * 2)
         app_id = timed_ms(lambda: person_by_national_id(actor, value=next(it_id)), len(ids))
         it_q = iter(queries * 2)
-        base_name = timed_ms(lambda: raw.execute(
-            "SELECT * FROM people_person WHERE bienestar_unaccent(%s) <%% name_search "
-            "ORDER BY word_similarity(bienestar_unaccent(%s), name_search) DESC LIMIT 20",
-            [q := next(it_q), q]).fetchall(), len(queries))
+        base_name = timed_ms(
+            lambda: raw.execute(
+                "SELECT * FROM people_person WHERE bienestar_unaccent(%s) <%% name_search "
+                "ORDER BY word_similarity(bienestar_unaccent(%s), name_search) DESC LIMIT 20",
+                [q := next(it_q), q],
+            ).fetchall(),
+            len(queries),
+        )
         it_q = iter(queries * 2)
         app_name = timed_ms(lambda: person_search(actor, text=next(it_q), limit=20), len(queries))
     finally:
@@ -119,9 +142,15 @@ def person_lookups(samples: int, rng: random.Random) -> dict[str, Metric]:
     note_id = f"{len(ids)} lookups by national health ID through the scoped, audited selector; baseline: the same SELECT in raw SQL through psycopg"
     note_name = f"{len(queries)} fuzzy name searches (one adjacent-letter swap each) through person_search; baseline: the same trigram query in raw SQL"
     return {
-        "person_lookup_id_p50_ms": metric(percentile(app_id, 50), "ms", percentile(base_id, 50), note_id),
-        "person_lookup_id_p95_ms": metric(percentile(app_id, 95), "ms", percentile(base_id, 95), note_id),
-        "person_search_name_p95_ms": metric(percentile(app_name, 95), "ms", percentile(base_name, 95), note_name),
+        "person_lookup_id_p50_ms": metric(
+            percentile(app_id, 50), "ms", percentile(base_id, 50), note_id
+        ),
+        "person_lookup_id_p95_ms": metric(
+            percentile(app_id, 95), "ms", percentile(base_id, 95), note_id
+        ),
+        "person_search_name_p95_ms": metric(
+            percentile(app_name, 95), "ms", percentile(base_name, 95), note_name
+        ),
     }
 
 
@@ -132,7 +161,8 @@ def copy_baseline_rows_per_s(limit: int) -> float:
         raw.execute("CREATE TEMP TABLE bench_people (LIKE people_person INCLUDING DEFAULTS)")
         buffer = bytearray()
         cols = "id, public_id, created_at, updated_at, national_health_id, given_names, first_surname, second_surname, sex, birth_date"
-        with raw.cursor().copy(f"COPY (SELECT {cols} FROM people_person LIMIT {int(limit)}) TO STDOUT") as copy:
+        query = f"COPY (SELECT {cols} FROM people_person LIMIT {int(limit)}) TO STDOUT"  # noqa: S608 - constants only
+        with raw.cursor().copy(query) as copy:
             for chunk in copy:
                 buffer += chunk
         start = time.perf_counter()
@@ -145,7 +175,9 @@ def copy_baseline_rows_per_s(limit: int) -> float:
     return count / elapsed if elapsed else 0.0
 
 
-def write_results(path: Path, dataset: dict[str, Any], metrics: dict[str, Metric]) -> dict[str, Any]:
+def write_results(
+    path: Path, dataset: dict[str, Any], metrics: dict[str, Metric]
+) -> dict[str, Any]:
     import json
 
     result = {
@@ -164,4 +196,10 @@ def summary_line(name: str, m: Metric) -> str:
     return f"{name:32s} {m['value']:>12} {m['unit']:6s} baseline {m['baseline']:>10}  ratio {m['ratio']}"
 
 
-__all__ = ["copy_baseline_rows_per_s", "person_lookups", "statistics", "summary_line", "write_results"]
+__all__ = [
+    "copy_baseline_rows_per_s",
+    "person_lookups",
+    "statistics",
+    "summary_line",
+    "write_results",
+]

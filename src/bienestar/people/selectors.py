@@ -34,8 +34,14 @@ def persons_visible_to(actor: Actor) -> QuerySet[Person]:
 
 
 def _audited_read(actor: Actor, person: Person, *, query: dict[str, Any] | None = None) -> Person:
-    audit_record(actor, action=AuditAction.READ, resource_type="Person", resource_id=str(person.public_id),
-                 person_id=person.id, query=query)
+    audit_record(
+        actor,
+        action=AuditAction.READ,
+        resource_type="Person",
+        resource_id=str(person.public_id),
+        person_id=person.id,
+        query=query,
+    )
     return person
 
 
@@ -50,7 +56,9 @@ def person_get(actor: Actor, *, public_id: Any) -> Person:
 def person_by_national_id(actor: Actor, *, value: str) -> Person:
     normalized = national_id.normalize(value)
     if not national_id.is_valid(normalized):
-        raise ValidationFailed("ID del Sistema Nacional de Salud inválido.", field="national_health_id")
+        raise ValidationFailed(
+            "ID del Sistema Nacional de Salud inválido.", field="national_health_id"
+        )
     person = persons_visible_to(actor).filter(national_health_id=normalized).first()
     if person is None:
         raise OutOfScope()
@@ -60,7 +68,11 @@ def person_by_national_id(actor: Actor, *, value: str) -> Person:
 def person_by_identifier(actor: Actor, *, system: str, value: str) -> Person:
     # Same normalisation as services.validate_identifier applies when storing (for every system).
     value = curp_mod.normalize(value)
-    person = persons_visible_to(actor).filter(identifiers__system=system, identifiers__value=value).first()
+    person = (
+        persons_visible_to(actor)
+        .filter(identifiers__system=system, identifiers__value=value)
+        .first()
+    )
     if person is None:
         raise OutOfScope()
     return _audited_read(actor, person, query={"identifier_system": system})
@@ -74,8 +86,9 @@ def _normalize_query(text: str) -> str:
     return " ".join((text or "").lower().split())
 
 
-def person_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0,
-                  include_merged: bool = False) -> list[Person]:
+def person_search(
+    actor: Actor, *, text: str, limit: int = 20, offset: int = 0, include_merged: bool = False
+) -> list[Person]:
     """Exact by national health ID or CURP when the text is one; otherwise by name, accent-insensitive
     and tolerant of typos (trigram word similarity on the unaccented full name), best match first.
     One audit row records the query's kind and every person returned."""
@@ -91,7 +104,9 @@ def person_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0,
         results = list(qs.filter(national_health_id=compact)[:1])
     elif len(compact) == 18 and curp_mod.CURP_RE.match(compact):
         kind = "curp"
-        results = list(qs.filter(identifiers__system=IdentifierSystem.CURP, identifiers__value=compact)[:1])
+        results = list(
+            qs.filter(identifiers__system=IdentifierSystem.CURP, identifiers__value=compact)[:1]
+        )
     else:
         kind = "name"
         q = _normalize_query(raw)
@@ -109,11 +124,20 @@ def person_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0,
         )
         with transaction.atomic(), connection.cursor() as cursor:
             # Default 0.6 misses one swapped pair of letters in a short name ("jsoe lopez" scores 0.55).
-            cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [NAME_MATCH_THRESHOLD])
+            cursor.execute(
+                "SET LOCAL pg_trgm.word_similarity_threshold = %s", [NAME_MATCH_THRESHOLD]
+            )
             results = list(qs[offset : offset + limit])
     audit_record(
-        actor, action=AuditAction.SEARCH, resource_type="Person",
-        query={"kind": kind, "text": raw if kind == "name" else "<exact>", "limit": limit, "offset": offset},
+        actor,
+        action=AuditAction.SEARCH,
+        resource_type="Person",
+        query={
+            "kind": kind,
+            "text": raw if kind == "name" else "<exact>",
+            "limit": limit,
+            "offset": offset,
+        },
         result_ids=[str(p.public_id) for p in results],
     )
     return results

@@ -13,7 +13,10 @@ def test_check_deploy_is_clean_under_production_settings():
     )
     result = subprocess.run(
         [sys.executable, "-m", "bienestar.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -22,7 +25,12 @@ def test_check_deploy_is_clean_under_production_settings():
 def test_production_settings_refuse_to_start_without_a_secret_key():
     env = {k: v for k, v in os.environ.items() if k not in ("BIENESTAR_SECRET_KEY", "SECRET_KEY")}
     env["DJANGO_SETTINGS_MODULE"] = "bienestar.config.settings.prod"
-    result = subprocess.run([sys.executable, "-m", "bienestar.cli", "check"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bienestar.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "BIENESTAR_SECRET_KEY" in result.stderr

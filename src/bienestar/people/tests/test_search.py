@@ -9,20 +9,37 @@ from bienestar.people.tests.factories import PersonFactory
 
 @pytest.fixture
 def jose(geo):
-    return PersonFactory(territory=geo["oaxaca_centro"], given_names="José", first_surname="López",
-                         second_surname="Hernández")
+    return PersonFactory(
+        territory=geo["oaxaca_centro"],
+        given_names="José",
+        first_surname="López",
+        second_surname="Hernández",
+    )
 
 
 @pytest.fixture
 def others(geo):
     return [
-        PersonFactory(territory=geo["oaxaca_centro"], given_names="María", first_surname="García", second_surname="Pérez"),
-        PersonFactory(territory=geo["oaxaca_centro"], given_names="Juan", first_surname="Martínez", second_surname="Ruiz"),
+        PersonFactory(
+            territory=geo["oaxaca_centro"],
+            given_names="María",
+            first_surname="García",
+            second_surname="Pérez",
+        ),
+        PersonFactory(
+            territory=geo["oaxaca_centro"],
+            given_names="Juan",
+            first_surname="Martínez",
+            second_surname="Ruiz",
+        ),
     ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("text", ["jose lopez", "JOSE LOPEZ", "josé lópez", "jsoe lopez", "jose lopes", "lopez hernandez"])
+@pytest.mark.parametrize(
+    "text",
+    ["jose lopez", "JOSE LOPEZ", "josé lópez", "jsoe lopez", "jose lopes", "lopez hernandez"],
+)
 def test_name_search_is_accent_insensitive_and_tolerates_typos(users, jose, others, text):
     results = person_search(actor_for(users["clinician"]), text=text)
     assert results, text
@@ -39,7 +56,9 @@ def test_name_search_does_not_return_unrelated_people(users, jose, others):
 def test_exact_search_by_national_id_with_dashes_and_lower_case(users, jose, others):
     from bienestar.people.national_id import display
 
-    results = person_search(actor_for(users["clinician"]), text=display(jose.national_health_id).lower())
+    results = person_search(
+        actor_for(users["clinician"]), text=display(jose.national_health_id).lower()
+    )
     assert [p.pk for p in results] == [jose.pk]
 
 

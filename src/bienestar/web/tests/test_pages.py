@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.contrib.messages.api import MessageFailure
 from django.urls import reverse
 
 from bienestar.access.middleware import SESSION_KEY

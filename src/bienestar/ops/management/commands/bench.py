@@ -21,8 +21,14 @@ from django.core.management.base import BaseCommand
 from bienestar.ops import bench
 
 PENDING = [
-    "fhir_patient_read_p50_ms", "fhir_crud_mix_rps", "fhir_crud_mix_p99_ms", "fhir_transaction_import_res_per_s",
-    "fhir_bulk_import_res_per_s", "fhir_bulk_export_res_per_s", "dispense_tx_per_s", "dispense_oversell_count",
+    "fhir_patient_read_p50_ms",
+    "fhir_crud_mix_rps",
+    "fhir_crud_mix_p99_ms",
+    "fhir_transaction_import_res_per_s",
+    "fhir_bulk_import_res_per_s",
+    "fhir_bulk_export_res_per_s",
+    "dispense_tx_per_s",
+    "dispense_oversell_count",
 ]
 
 
@@ -38,7 +44,9 @@ def bench_database_url() -> str:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]
+        ).fetchone():
             conn.execute(f'CREATE DATABASE "{bench_name}"')
     return urlunsplit(parts._replace(path=f"/{bench_name}"))
 
@@ -51,14 +59,29 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--samples", type=int, default=500)
         parser.add_argument("--out", default="bench/results/latest.json")
-        parser.add_argument("--inner", action="store_true", help="(internal) run inside the bench database")
+        parser.add_argument(
+            "--inner", action="store_true", help="(internal) run inside the bench database"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if not opts["inner"]:
             env = dict(os.environ, DATABASE_URL=bench_database_url())
             env.pop("BIENESTAR_EMBEDDED_DB", None)
-            argv = [sys.executable, "-m", "bienestar.cli", "bench", "--inner", "--people", str(opts["people"]),
-                    "--seed", str(opts["seed"]), "--samples", str(opts["samples"]), "--out", str(Path(opts["out"]).resolve())]
+            argv = [
+                sys.executable,
+                "-m",
+                "bienestar.cli",
+                "bench",
+                "--inner",
+                "--people",
+                str(opts["people"]),
+                "--seed",
+                str(opts["seed"]),
+                "--samples",
+                str(opts["samples"]),
+                "--out",
+                str(Path(opts["out"]).resolve()),
+            ]
             sys.exit(subprocess.run(argv, env=env, check=False).returncode)  # noqa: S603
         self._run(opts)
 
@@ -78,12 +101,16 @@ class Command(BaseCommand):
         if created > 0:
             copy_rate = bench.copy_baseline_rows_per_s(created)
             metrics["synth_people_per_s"] = bench.metric(
-                created / elapsed, "res/s", copy_rate,
+                created / elapsed,
+                "res/s",
+                copy_rate,
                 f"{created} people with households, identifiers, affiliations and staff, generated and inserted; "
                 "baseline: PostgreSQL COPY of the same number of bare person rows",
             )
         else:
-            self.stdout.write("bench: network with this seed and size already present; synth_people_per_s not re-measured")
+            self.stdout.write(
+                "bench: network with this seed and size already present; synth_people_per_s not re-measured"
+            )
         metrics.update(bench.person_lookups(opts["samples"], random.Random(seed)))
         result = bench.write_results(Path(opts["out"]), {"people": people, "seed": seed}, metrics)
         for name, m in result["metrics"].items():
