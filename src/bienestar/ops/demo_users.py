@@ -37,27 +37,28 @@ def demo_password() -> str:
 
 
 def _pick_health_centre() -> Facility | None:
-    """A health centre in a state that has residents, preferring IMSS-Bienestar ones with people nearby."""
-    from bienestar.people.models import Person
+    """The health centre serving the most synthetic patients, preferring a real IMSS-Bienestar
+    centre of Hidalgo (the state whose full CLUES catalogue is loaded)."""
+    from django.db.models import Count
 
-    centres = Facility.objects.filter(
-        facility_type=FacilityType.HEALTH_CENTRE, in_operation=True
-    ).select_related("territory")
-    populated_states = (
-        Person.objects.values_list("territory__path", flat=True).order_by().distinct()[:2000]
+    from bienestar.synth.models import SynthProfile
+
+    served = (
+        SynthProfile.objects.filter(facility__facility_type=FacilityType.HEALTH_CENTRE)
+        .values("facility")
+        .annotate(patients=Count("person"))
+        .order_by("-patients", "facility")
     )
-    states = {p.split(".")[1] for p in populated_states if p.count(".") >= 1}
-    for preferred in ["13", "20", *sorted(states)]:
-        if preferred not in states:
-            continue
-        centre = (
-            centres.filter(territory__path__startswith=f"MX.{preferred}.")
-            .order_by("clues", "id")
-            .first()
-        )
-        if centre is not None:
-            return centre
-    return centres.order_by("clues", "id").first()
+    for candidates in (served.filter(facility__territory__path__startswith="MX.13."), served):
+        best = candidates.first()
+        if best is not None:
+            return Facility.objects.select_related("territory").get(pk=best["facility"])
+    return (
+        Facility.objects.filter(facility_type=FacilityType.HEALTH_CENTRE, in_operation=True)
+        .select_related("territory")
+        .order_by("clues", "id")
+        .first()
+    )
 
 
 def _state_of(territory: Territory) -> Territory:
