@@ -119,12 +119,23 @@ def ensure_demo_users() -> tuple[list[DemoLogin], str]:
             None,
         ),
     ]
+    names = {
+        "central": ("Claudia", "Ramírez Ortega"),
+        "estatal": ("Jorge", "Mendoza Castillo"),
+        "medico": ("Ana María", "Ruiz Santiago"),
+        "farmacia": ("Luis", "Hernández Cruz"),
+        "almacen": ("Patricia", "Flores Reyes"),
+        "gestor": ("Miguel", "Sánchez Morales"),
+        "auditor": ("Verónica", "Torres Jiménez"),
+        "integrador": ("Sistema", "ISSSTE (integración)"),
+    }
     logins = []
     for username, role, description, territory, facility in plan:
         user, _created = User.objects.get_or_create(username=username)
         user.role = role
         user.territory = territory
         user.facility = facility
+        user.first_name, user.last_name = names[username]
         user.is_staff = username == "central"
         user.is_superuser = False
         user.set_password(password)
