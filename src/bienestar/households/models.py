@@ -41,7 +41,9 @@ class Household(BaseModel):
     electricity = models.BooleanField(null=True, blank=True)
     monthly_income_band = models.CharField(max_length=20, blank=True)
     socioeconomic_stratum = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text=_("Estrato (Colombia 1–6)"),  # noqa: RUF001
+        null=True,
+        blank=True,
+        help_text=_("Estrato (Colombia 1–6)"),  # noqa: RUF001
     )
 
     class Meta:
