@@ -6,8 +6,11 @@ from ninja import Router
 
 
 def routers() -> list[tuple[str, Router]]:
+    from bienestar.clinical.api import router as clinical
     from bienestar.facilities.api import router as facilities
     from bienestar.households.api import router as households
+    from bienestar.inventory.api import router as inventory
+    from bienestar.prescribing.api import router as prescriptions
     from bienestar.territories.api import router as territories
     from bienestar.workforce.api import router as workforce
 
@@ -16,4 +19,7 @@ def routers() -> list[tuple[str, Router]]:
         ("/facilities/", facilities),
         ("/workforce/", workforce),
         ("/households/", households),
+        ("/clinical/", clinical),
+        ("/inventory/", inventory),
+        ("/prescriptions/", prescriptions),
     ]

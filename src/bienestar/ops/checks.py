@@ -117,14 +117,18 @@ def national_ids_valid() -> list[str]:
     return problems
 
 
+def _domain_checks() -> list[tuple[str, Check]]:
+    from bienestar.clinical.checks import checks as clinical_checks
+    from bienestar.inventory.checks import checks as inventory_checks
+    from bienestar.prescribing.checks import checks as prescribing_checks
+
+    return [*clinical_checks(), *inventory_checks(), *prescribing_checks()]
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("audit log is append-only", audit_triggers_present),
     ("audit rows unaltered", audit_digests_match),
     ("merges consistent", merges_consistent),
     ("national health IDs valid and registered", national_ids_valid),
+    *_domain_checks(),
 ]
-
-
-def register(name: str, check: Check) -> None:
-    """Later domain apps (stock ledger, dispensing) add their invariants here."""
-    CHECKS.append((name, check))

@@ -6,21 +6,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     # bienestar_unaccent() is created by core 0001.
     dependencies = [
-        ('core', '0001_extensions'),
-        ('terminology', '0002_clues_key'),
+        ("core", "0001_extensions"),
+        ("terminology", "0002_clues_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='icd10code',
-            name='search_text',
-            field=models.GeneratedField(db_persist=True, expression=models.Func(django.db.models.functions.text.Lower(django.db.models.functions.text.Concat('code', models.Value(' '), 'description_es', output_field=models.TextField())), function='bienestar_unaccent', output_field=models.TextField()), output_field=models.TextField()),
+            model_name="icd10code",
+            name="search_text",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=models.Func(
+                    django.db.models.functions.text.Lower(
+                        django.db.models.functions.text.Concat(
+                            "code",
+                            models.Value(" "),
+                            "description_es",
+                            output_field=models.TextField(),
+                        )
+                    ),
+                    function="bienestar_unaccent",
+                    output_field=models.TextField(),
+                ),
+                output_field=models.TextField(),
+            ),
         ),
         migrations.AddIndex(
-            model_name='icd10code',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(models.F('search_text'), name='gin_trgm_ops'), name='icd10_search_trgm'),
+            model_name="icd10code",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    models.F("search_text"), name="gin_trgm_ops"
+                ),
+                name="icd10_search_trgm",
+            ),
         ),
     ]

@@ -1,0 +1,492 @@
+"""Writes: prescribing, cancelling, dispensing, and the nightly expiry of prescriptions.
+
+Every service owns one transaction and writes its audit row inside it, so a change and its audit
+commit together. Locking order, shared with `inventory.services`: the prescription row first, then
+its lines, then the stock lots (in lot id order) — two pharmacies dispensing the same prescription
+wait for each other instead of both filling the same remainder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bienestar.access.actor import Actor
+from bienestar.access.audit import audit_record
+from bienestar.access.errors import Forbidden, NotAuthenticated, OutOfScope
+from bienestar.access.models import AuditAction, User
+from bienestar.access.permissions import require
+from bienestar.access.roles import Permission
+from bienestar.clinical.models import Encounter
+from bienestar.core.errors import Conflict, ValidationFailed
+from bienestar.facilities.models import Facility
+from bienestar.inventory.services import Issue, stock_issue_fefo, validate_units
+from bienestar.people.models import Person, PersonStatus
+from bienestar.people.selectors import persons_visible_to
+from bienestar.prescribing import codes
+from bienestar.prescribing.models import (
+    DISPENSABLE,
+    Dispense,
+    DispenseLine,
+    LineStatus,
+    Prescription,
+    PrescriptionLine,
+    PrescriptionStatus,
+    UnfilledReason,
+    stock_reference,
+    validity_days,
+)
+from bienestar.terminology.models import Medicine
+
+MAX_LINES = 20
+MAX_DURATION_DAYS = 365
+MAX_CODE_ATTEMPTS = 8
+_ENCOUNTER_VOID = ("cancelled", "entered-in-error")
+
+
+# --- Inputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line of a new prescription."""
+
+    medicine_key: str
+    quantity: int
+    dose: str
+    frequency: str
+    duration_days: int
+    instructions: str = ""
+
+
+@dataclass(frozen=True)
+class DispenseLineInput:
+    """What the pharmacist hands over for one prescription line, and why not the rest.
+
+    `quantity` may be 0 ("not at all"); whenever it is below the line's remaining units,
+    `reason_if_unfilled` (an `UnfilledReason`) is required, and `other` needs `note`.
+    """
+
+    line: PrescriptionLine
+    quantity: int
+    reason_if_unfilled: str = ""
+    note: str = ""
+
+
+def _dispense_input(raw: DispenseLineInput | Mapping[str, Any]) -> DispenseLineInput:
+    if isinstance(raw, DispenseLineInput):
+        return raw
+    return DispenseLineInput(
+        line=raw["line"],
+        quantity=raw["quantity"],
+        reason_if_unfilled=raw.get("reason_if_unfilled") or "",
+        note=raw.get("note") or "",
+    )
+
+
+def _text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(_("Este campo es obligatorio."), field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(
+            _("Texto demasiado largo (máximo %(n)d caracteres).") % {"n": max_length}, field=field
+        )
+    return value
+
+
+def _user(actor: Actor) -> User:
+    """The signed-in user behind an actor that passed `require` (a system actor never does)."""
+    if actor.user is None:
+        raise NotAuthenticated()
+    return actor.user
+
+
+def _require_visible(actor: Actor, person: Person) -> None:
+    if not persons_visible_to(actor).filter(pk=person.pk).exists():
+        raise OutOfScope()
+
+
+def _audit(
+    actor: Actor, action: str, resource_type: str, obj: Any, person_id: int, **q: Any
+) -> None:
+    audit_record(
+        actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(obj.public_id),
+        person_id=person_id,
+        query=q or None,
+    )
+
+
+# --- Prescribing --------------------------------------------------------------------------------
+
+
+def _validate_lines(lines: Sequence[LineInput]) -> dict[str, Medicine]:
+    if not lines:
+        raise ValidationFailed(_("La receta no tiene renglones."), field="lines")
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(
+            _("Una receta admite como máximo %(n)d renglones.") % {"n": MAX_LINES}, field="lines"
+        )
+    for line in lines:
+        validate_units(line.quantity, field="quantity")
+        if isinstance(line.duration_days, bool) or not isinstance(line.duration_days, int):
+            raise ValidationFailed(
+                _("La duración debe ser un número entero de días."), field="duration_days"
+            )
+        if not 1 <= line.duration_days <= MAX_DURATION_DAYS:
+            raise ValidationFailed(
+                _("La duración debe estar entre 1 y %(n)d días.") % {"n": MAX_DURATION_DAYS},
+                field="duration_days",
+            )
+        _text(line.dose, field="dose", max_length=80)
+        _text(line.frequency, field="frequency", max_length=80)
+        _text(line.instructions, field="instructions", max_length=300, required=False)
+    keys = {line.medicine_key for line in lines}
+    found = Medicine.objects.in_bulk(list(keys))
+    unknown = sorted(keys - set(found))
+    if unknown:
+        raise ValidationFailed(
+            _("Clave desconocida en el catálogo nacional de medicamentos: %(keys)s")
+            % {"keys": ", ".join(unknown)},
+            field="medicine",
+        )
+    return found
+
+
+def _new_code(rng: random.Random | None = None) -> str:
+    """A fresh, unused code. The unique constraint decides; a collision (one in ~1e11 per
+    prescription) retries. Must run inside a transaction."""
+    for _attempt in range(MAX_CODE_ATTEMPTS):
+        candidate = codes.generate(rng)
+        if not Prescription.objects.filter(code=candidate).exists():
+            return candidate
+    raise Conflict(_("No se pudo generar un código de verificación; intente de nuevo."))
+
+
+def prescription_create(
+    actor: Actor,
+    *,
+    person: Person,
+    lines: Sequence[LineInput],
+    encounter: Encounter | None = None,
+    facility: Facility | None = None,
+    note: str = "",
+    authored_at: dt.datetime | None = None,
+    code_rng: random.Random | None = None,
+) -> Prescription:
+    """Write a prescription with its lines, a fresh verification code and `valid_until` =
+    authored date + `validity_days()`. Atomic; audited (create, with the person's id).
+
+    Requires PRESCRIBE and the person inside the actor's territory. The prescribing facility is the
+    encounter's, else `facility`, else the actor's own. Refused with nothing written: no lines,
+    an unknown catalogue key, a quantity or duration that is not a positive integer, an encounter of
+    another person, a merged or deceased person.
+
+    `authored_at` (default now) and `code_rng` (default `secrets`) exist for imports and for the
+    reproducible synthetic generator; the API does not expose them.
+    """
+    require(actor, Permission.PRESCRIBE)
+    user = _user(actor)
+    _require_visible(actor, person)
+    if person.status != PersonStatus.ACTIVE:
+        raise ValidationFailed(
+            _("Esta persona fue fusionada con otro registro; prescriba en el registro vigente."),
+            field="person",
+        )
+    if person.deceased_date is not None:
+        raise ValidationFailed(_("La persona está registrada como fallecida."), field="person")
+    medicines = _validate_lines(lines)
+    note = _text(note, field="note", max_length=500, required=False)
+    if encounter is not None:
+        if encounter.person_id != person.id:
+            raise ValidationFailed(_("La atención es de otra persona."), field="encounter")
+        if encounter.status in _ENCOUNTER_VOID:
+            raise ValidationFailed(_("La atención fue cancelada."), field="encounter")
+        facility = encounter.facility
+    facility = facility or user.facility
+    if facility is None:
+        raise ValidationFailed(_("Indique el establecimiento que prescribe."), field="facility")
+    authored_at = authored_at or timezone.now()
+    valid_until = timezone.localdate(authored_at) + dt.timedelta(days=validity_days())
+    with transaction.atomic():
+        for _attempt in range(MAX_CODE_ATTEMPTS):
+            try:
+                with transaction.atomic():
+                    prescription = Prescription.objects.create(
+                        code=_new_code(code_rng),
+                        person=person,
+                        facility=facility,
+                        encounter=encounter,
+                        prescriber_id=user.practitioner_id,
+                        prescribed_by=user,
+                        authored_at=authored_at,
+                        valid_until=valid_until,
+                        note=note,
+                    )
+                break
+            except IntegrityError:
+                # Two prescriptions drew the same code at the same instant; draw again.
+                continue
+        else:
+            raise Conflict(_("No se pudo generar un código de verificación; intente de nuevo."))
+        PrescriptionLine.objects.bulk_create(
+            [
+                PrescriptionLine(
+                    prescription=prescription,
+                    person=person,
+                    facility=facility,
+                    position=i,
+                    medicine=medicines[line.medicine_key],
+                    dose=line.dose.strip(),
+                    frequency=line.frequency.strip(),
+                    duration_days=line.duration_days,
+                    instructions=line.instructions.strip(),
+                    quantity=line.quantity,
+                )
+                for i, line in enumerate(lines, start=1)
+            ]
+        )
+        _audit(actor, AuditAction.CREATE, "Prescription", prescription, person.id)
+    return prescription
+
+
+def prescription_cancel(actor: Actor, *, prescription: Prescription, reason: str) -> Prescription:
+    """Cancel what is left of a prescription (units already dispensed stay dispensed). Requires
+    PRESCRIBE and the person in the actor's territory; only a prescription that could still be
+    dispensed can be cancelled. Atomic, audited."""
+    require(actor, Permission.PRESCRIBE)
+    _require_visible(actor, prescription.person)
+    reason = _text(reason, field="reason", max_length=300)
+    with transaction.atomic():
+        locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
+        if locked.status not in DISPENSABLE:
+            raise Conflict(
+                _("La receta no se puede cancelar: está %(status)s.")
+                % {"status": locked.get_status_display().lower()},
+                field="status",
+            )
+        locked.status = PrescriptionStatus.CANCELLED
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by = actor.user
+        locked.cancel_reason = reason
+        locked.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "updated_at"]
+        )
+        _audit(actor, AuditAction.UPDATE, "Prescription", locked, locked.person_id, change="cancel")
+    return locked
+
+
+def prescriptions_expire(actor: Actor, *, as_of: dt.date | None = None) -> int:
+    """Mark expired every dispensable prescription whose `valid_until` is before `as_of` (today).
+    A nightly job; idempotent. Dispensing never depends on it having run (`status_on` and
+    `dispense_record` compare dates themselves). One audit row records how many changed."""
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        count = Prescription.objects.filter(status__in=DISPENSABLE, valid_until__lt=as_of).update(
+            status=PrescriptionStatus.EXPIRED, updated_at=timezone.now()
+        )
+        audit_record(
+            actor,
+            action=AuditAction.UPDATE,
+            resource_type="Prescription",
+            query={"change": "expire", "as_of": as_of.isoformat(), "count": count},
+        )
+    return count
+
+
+# --- Dispensing ---------------------------------------------------------------------------------
+
+
+def _require_own_pharmacy(actor: Actor, pharmacy: Facility) -> None:
+    require(actor, Permission.DISPENSE)
+    own = actor.user.facility_id if actor.user is not None else None
+    if own is None or own != pharmacy.id:
+        raise Forbidden(_("Solo puede surtir en la farmacia de su propio establecimiento."))
+
+
+def actor_pharmacy(actor: Actor) -> Facility:
+    """The pharmacy where the actor dispenses: its own facility (DISPENSE required)."""
+    require(actor, Permission.DISPENSE)
+    facility = actor.user.facility if actor.user is not None else None
+    if facility is None:
+        raise Forbidden(_("Solo puede surtir en la farmacia de su propio establecimiento."))
+    return facility
+
+
+def _check_line_input(item: DispenseLineInput, prescription: Prescription) -> None:
+    validate_units(item.quantity, field="quantity", allow_zero=True)
+    if item.line.prescription_id != prescription.id:
+        raise ValidationFailed(_("El renglón no pertenece a esta receta."), field="line")
+    if item.reason_if_unfilled and item.reason_if_unfilled not in UnfilledReason.values:
+        raise ValidationFailed(
+            _("Motivo de no surtimiento desconocido."), field="reason_if_unfilled"
+        )
+    _text(item.note, field="note", max_length=300, required=False)
+
+
+def _refuse_if_not_dispensable(prescription: Prescription, today: dt.date) -> None:
+    status = prescription.status_on(today)
+    if status == PrescriptionStatus.CANCELLED:
+        raise Conflict(_("La receta fue cancelada: no se puede surtir."), field="status")
+    if status == PrescriptionStatus.COMPLETED:
+        raise Conflict(_("La receta ya fue surtida por completo."), field="status")
+    if status == PrescriptionStatus.EXPIRED:
+        raise Conflict(
+            _("La receta venció el %(date)s: no se puede surtir.")
+            % {"date": prescription.valid_until.strftime("%d/%m/%Y")},
+            field="status",
+        )
+
+
+def _line_label(line: PrescriptionLine) -> str:
+    return f"{line.position} ({line.medicine_id})"
+
+
+def dispense_record(
+    actor: Actor,
+    *,
+    prescription: Prescription,
+    pharmacy: Facility,
+    lines: Sequence[DispenseLineInput | Mapping[str, Any]],
+    at: dt.datetime | None = None,
+) -> Dispense:
+    """Record one visit to a pharmacy: for each line given, the units handed over (all, some or
+    none) and the reason for any unit not handed over. Lines not given are not touched.
+
+    Guarantees: the dispense, its lines, the stock movements (lots chosen first-expiring-first-out
+    among the pharmacy's non-expired lots) and the new line and prescription statuses commit
+    together or not at all, with one audit row. What stays unfilled remains a pending balance that
+    this or any other pharmacy can dispense while the prescription is valid.
+
+    No silent partial fills: if the pharmacy holds fewer units than asked for a line,
+    `InsufficientStock` (409, with the units available) is raised and nothing is written; the
+    pharmacist asks for what is on the shelf and gives the reason for the rest (the dispense page
+    shows the available units per line).
+
+    Refused with nothing written: DISPENSE missing or a pharmacy other than the actor's own
+    (403); a cancelled, expired or completed prescription, or a line already fully dispensed (409);
+    a negative or non-integer quantity, more than the line's remaining units, an unfilled
+    remainder without a reason, the same line twice, a line of another prescription (422).
+
+    Out-of-territory prescriptions may be dispensed: a patient's voucher is redeemable at any
+    pharmacy of the network (the pharmacist opens it by its code, which is audited).
+    """
+    _require_own_pharmacy(actor, pharmacy)
+    items = [_dispense_input(raw) for raw in lines]
+    if not items:
+        raise ValidationFailed(_("Indique al menos un renglón a surtir."), field="lines")
+    if len({item.line.pk for item in items}) != len(items):
+        raise ValidationFailed(_("Un renglón aparece dos veces."), field="lines")
+    for item in items:
+        _check_line_input(item, prescription)
+    at = at or timezone.now()
+    today = timezone.localdate(at)
+    with transaction.atomic():
+        locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
+        _refuse_if_not_dispensable(locked, today)
+        fresh = {
+            line.pk: line
+            for line in PrescriptionLine.objects.select_for_update().filter(prescription=locked)
+        }
+        dispense = Dispense(
+            prescription=locked,
+            person_id=locked.person_id,
+            pharmacy=pharmacy,
+            dispensed_by=_user(actor),
+            at=at,
+        )
+        dispense_lines: list[DispenseLine] = []
+        issues: list[Issue] = []
+        for item in items:
+            line = fresh[item.line.pk]
+            if line.remaining == 0:
+                raise Conflict(
+                    _("El renglón %(line)s ya fue surtido por completo.")
+                    % {"line": _line_label(line)},
+                    field="line",
+                )
+            if item.quantity > line.remaining:
+                raise ValidationFailed(
+                    _(
+                        "Renglón %(line)s: se piden %(asked)d unidades y solo quedan %(left)d "
+                        "por surtir."
+                    )
+                    % {"line": _line_label(line), "asked": item.quantity, "left": line.remaining},
+                    field="quantity",
+                )
+            unfilled = line.remaining - item.quantity
+            reason = item.reason_if_unfilled if unfilled else ""
+            note = item.note.strip() if unfilled else ""
+            if unfilled and not reason:
+                raise ValidationFailed(
+                    _("Renglón %(line)s: indique por qué no se surten %(n)d unidades.")
+                    % {"line": _line_label(line), "n": unfilled},
+                    field="reason_if_unfilled",
+                )
+            if reason == UnfilledReason.OTHER and not note:
+                raise ValidationFailed(
+                    _("Renglón %(line)s: describa el motivo.") % {"line": _line_label(line)},
+                    field="note",
+                )
+            row = DispenseLine(
+                dispense=dispense,
+                prescription_line=line,
+                person_id=locked.person_id,
+                pharmacy=pharmacy,
+                quantity=item.quantity,
+                unfilled_quantity=unfilled,
+                unfilled_reason=reason,
+                unfilled_note=note,
+            )
+            dispense_lines.append(row)
+            if item.quantity:
+                issues.append(
+                    Issue(
+                        medicine_key=line.medicine_id,
+                        quantity=item.quantity,
+                        reference=stock_reference(row.public_id),
+                    )
+                )
+        # Stock first: InsufficientStock is raised before any dispensing row exists.
+        stock_issue_fefo(actor, facility=pharmacy, issues=issues, person_id=locked.person_id, at=at)
+        dispense.save(force_insert=True)
+        DispenseLine.objects.bulk_create(dispense_lines)
+        for row in dispense_lines:
+            line = row.prescription_line
+            if not row.quantity:
+                continue
+            line.dispensed_quantity += row.quantity
+            if line.remaining == 0:
+                line.status = LineStatus.COMPLETED
+                line.fully_dispensed_at = at
+            else:
+                line.status = LineStatus.PARTIALLY_DISPENSED
+            line.save(
+                update_fields=["dispensed_quantity", "status", "fully_dispensed_at", "updated_at"]
+            )
+        if all(line.remaining == 0 for line in fresh.values()):
+            locked.status = PrescriptionStatus.COMPLETED
+        elif any(line.dispensed_quantity for line in fresh.values()):
+            locked.status = PrescriptionStatus.PARTIALLY_DISPENSED
+        locked.save(update_fields=["status", "updated_at"])
+        _audit(
+            actor,
+            AuditAction.CREATE,
+            "Dispense",
+            dispense,
+            locked.person_id,
+            prescription=str(locked.public_id),
+            units=sum(row.quantity for row in dispense_lines),
+        )
+    prescription.refresh_from_db()
+    return dispense
