@@ -56,6 +56,10 @@ class VitalSpec:
         return Decimal(1).scaleb(-self.decimals)
 
 
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _spec(key: str, code: str, unit: str, lo: str, hi: str, decimals: int, label: Any) -> VitalSpec:
     return VitalSpec(key, code, unit, Decimal(lo), Decimal(hi), decimals, label)
 
@@ -117,7 +121,7 @@ def check_value(key: str, raw: Any) -> Decimal:
                 "se aceptan valores de %(min)s a %(max)s %(unit)s."
             )
             % {
-                "label": str(spec.label).capitalize(),
+                "label": _upper_first(str(spec.label)),
                 "value": _display(value),
                 "unit": spec.display_unit,
                 "min": _display(spec.minimum),

@@ -11,7 +11,7 @@ from django.db import transaction
 from bienestar.access.models import User
 from bienestar.access.roles import Role
 from bienestar.config.home import bienestar_home
-from bienestar.facilities.models import Facility, FacilityType
+from bienestar.facilities.models import Facility, FacilityType, Institution
 from bienestar.territories.models import Territory, TerritoryKind
 from bienestar.workforce.models import Practitioner, Specialty
 
@@ -90,6 +90,19 @@ def ensure_demo_users() -> tuple[list[DemoLogin], str]:
     warehouse = Facility.objects.filter(
         facility_type=FacilityType.WAREHOUSE, territory__path__startswith=state.path + "."
     ).first()
+    if warehouse is None:
+        # The loaded catalogue has no warehouse in this state: the demo gets a clearly synthetic one.
+        warehouse, _ = Facility.objects.get_or_create(
+            other_code=f"DEMO-ALM-{state.code}",
+            defaults={
+                "name": f"Almacén estatal de {state.name} (demostración)",
+                "institution": Institution.IMSS_BIENESTAR,
+                "facility_type": FacilityType.WAREHOUSE,
+                "level_of_care": 1,
+                "territory": local,
+                "source": "demo",
+            },
+        )
 
     plan = [
         ("central", Role.NATIONAL_COORDINATOR, "coordinación nacional", country, None),

@@ -77,6 +77,7 @@ def person_detail(request: HttpRequest, actor: Actor, public_id: uuid.UUID) -> H
         if actor.can(Permission.HOUSEHOLD_READ)
         else None,
         "can_see_household": actor.can(Permission.HOUSEHOLD_READ),
+        "can_see_chart": actor.can(Permission.CLINICAL_READ),
         "changes": people.person_changes(actor, person=person)
         if actor.can(Permission.PERSON_WRITE)
         else None,

@@ -3,7 +3,11 @@ show personal data. `web` sits on top of the domain apps, so it may read househo
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass
+
+from django.utils import timezone
 
 from bienestar.access.actor import Actor
 from bienestar.access.audit import audit_record
@@ -16,6 +20,16 @@ from bienestar.households.models import Household, HouseholdMember
 from bienestar.households.selectors import households_visible_to
 from bienestar.people.models import Person, PersonStatus
 from bienestar.people.selectors import persons_visible_to
+from bienestar.prescribing.models import Dispense, Prescription
+from bienestar.prescribing.selectors import (
+    DispenseView,
+    FillRate,
+    fill_rate,
+    prescription_dispenses,
+    prescription_for_dispensing,
+    prescription_refetch,
+    prescriptions_visible_to,
+)
 from bienestar.territories.models import Territory
 from bienestar.territories.selectors import within
 
@@ -110,3 +124,100 @@ def person_household(actor: Actor, *, person: Person) -> PersonHousehold | None:
             for m in others
         ],
     )
+
+
+# --- Pharmacy pages -------------------------------------------------------------------------------
+
+
+def prescription_for_dispense_page(actor: Actor, *, public_id: uuid.UUID) -> Prescription:
+    """The prescription the dispense page shows, with its lines, person and facility loaded.
+
+    Access is exactly `prescribing.selectors.prescription_for_dispensing` (inside the actor's
+    territory, or — for a pharmacist — any prescription that can still be dispensed: a voucher is
+    redeemable network-wide). One audit row (read), flagged `outside_territory` in the second case.
+    """
+    found = prescription_for_dispensing(actor, public_id=public_id)
+    prescription = prescription_refetch(found)
+    outside = not prescriptions_visible_to(actor).filter(pk=prescription.pk).exists()
+    query: dict[str, object] = {"via": "dispense_page"}
+    if outside:
+        query["outside_territory"] = True
+    audit_record(
+        actor,
+        action=AuditAction.READ,
+        resource_type="Prescription",
+        resource_id=str(prescription.public_id),
+        person_id=prescription.person_id,
+        query=query,
+    )
+    return prescription
+
+
+@dataclass(frozen=True)
+class DispenseReceipt:
+    prescription: Prescription
+    dispense: DispenseView
+
+    @property
+    def pending_units(self) -> int:
+        return sum(item.line.unfilled_quantity for item in self.dispense.lines)
+
+
+def dispense_receipt(actor: Actor, *, public_id: uuid.UUID) -> DispenseReceipt:
+    """One dispense as its receipt: what was handed over (with the lots) and what stays pending.
+
+    Readable by a pharmacist of the pharmacy that dispensed it, and by anyone who may read the
+    prescription (its person inside the actor's territory); otherwise 404. One audit row (read).
+    """
+    require(actor, Permission.PRESCRIPTION_READ)
+    dispense = Dispense.objects.select_related("prescription").filter(public_id=public_id).first()
+    if dispense is None:
+        raise OutOfScope()
+    own = actor.user.facility_id if actor.user is not None else None
+    at_own_pharmacy = actor.can(Permission.DISPENSE) and own == dispense.pharmacy_id
+    if (
+        not at_own_pharmacy
+        and not prescriptions_visible_to(actor).filter(pk=dispense.prescription_id).exists()
+    ):
+        raise OutOfScope()
+    audit_record(
+        actor,
+        action=AuditAction.READ,
+        resource_type="Dispense",
+        resource_id=str(dispense.public_id),
+        person_id=dispense.person_id,
+        query={"via": "receipt"},
+    )
+    prescription = prescription_refetch(dispense.prescription)
+    views = prescription_dispenses(actor, prescription=prescription)
+    view = next(v for v in views if v.dispense.pk == dispense.pk)
+    return DispenseReceipt(prescription=prescription, dispense=view)
+
+
+@dataclass(frozen=True)
+class MonthlyFillRate:
+    month: dt.date  # the first day of the month
+    rate: FillRate
+
+
+def monthly_fill_rates(
+    actor: Actor, *, facility: Facility, months: int = 6, today: dt.date | None = None
+) -> list[MonthlyFillRate]:
+    """The facility's fill rate (the one definition, `prescribing.fill_rate`) for the current month
+    and the `months - 1` before it, newest first. One query per month; aggregates only, so not
+    audited. Raises Forbidden when the actor may not read this facility's indicators."""
+    today = today or timezone.localdate()
+    first = today.replace(day=1)
+    out = []
+    for _i in range(max(1, months)):
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        out.append(
+            MonthlyFillRate(
+                month=first,
+                rate=fill_rate(
+                    actor, date_from=first, date_to=last, facility=facility, today=today
+                ),
+            )
+        )
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return out

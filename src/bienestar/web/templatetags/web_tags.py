@@ -25,6 +25,10 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
     items = [(reverse("home"), _("Inicio"), "home")]
     if actor.can(Permission.PERSON_READ):
         items.append((reverse("person_search"), _("Personas"), "people"))
+    if actor.can(Permission.DISPENSE):
+        items.append((reverse("pharmacy_home"), _("Farmacia"), "pharmacy"))
+    if actor.can(Permission.STOCK_WRITE):
+        items.append((reverse("stock_own"), _("Existencias"), "stock"))
     if actor.can(Permission.AUDIT_READ):
         items.append((reverse("audit_log"), _("Auditoría"), "audit"))
     if actor.role == Role.INTEGRATOR:
