@@ -14,6 +14,16 @@ from django.utils.translation import pgettext_lazy
 from bienestar.core.models import BaseModel
 
 
+class VersionedModel(BaseModel):
+    """A clinical record whose `version` a database trigger bumps on every UPDATE of its row, whoever
+    writes it (services, bulk updates, admin), so that the FHIR API can version it (ADR 0006)."""
+
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class EncounterClass(models.TextChoices):
     AMBULATORY = "ambulatory", _("Consulta externa")
     EMERGENCY = "emergency", _("Urgencias")
@@ -30,7 +40,7 @@ class EncounterStatus(models.TextChoices):
     ENTERED_IN_ERROR = "entered-in-error", _("Registrada por error")
 
 
-class Encounter(BaseModel):
+class Encounter(VersionedModel):
     """A contact between a person and the network (FHIR Encounter)."""
 
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="encounters")
@@ -97,7 +107,7 @@ class ConditionVerification(models.TextChoices):
     ENTERED_IN_ERROR = "entered-in-error", _("Registrado por error")
 
 
-class Condition(BaseModel):
+class Condition(VersionedModel):
     """A diagnosis coded in CIE-10 (FHIR Condition). Recording the same code again in a later
     encounter adds a row; the problem list shows the latest active one per code."""
 
@@ -153,7 +163,7 @@ class ObservationStatus(models.TextChoices):
     ENTERED_IN_ERROR = "entered-in-error", _("Registrada por error")
 
 
-class Observation(BaseModel):
+class Observation(VersionedModel):
     """A vital sign or measurement (FHIR Observation), coded in LOINC with a UCUM unit.
 
     The blood-pressure panel (85354-9) is a row without a value whose systolic and diastolic
@@ -229,7 +239,7 @@ class AllergyStatus(models.TextChoices):
     ENTERED_IN_ERROR = "entered-in-error", _("Registrada por error")
 
 
-class AllergyIntolerance(BaseModel):
+class AllergyIntolerance(VersionedModel):
     """An allergy or intolerance (FHIR AllergyIntolerance): to a catalogue medicine or a substance."""
 
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
@@ -290,7 +300,7 @@ class ScheduleFit(models.TextChoices):
     NOT_IN_SCHEDULE = "not_in_schedule", _("Fuera del esquema nacional")
 
 
-class Immunization(BaseModel):
+class Immunization(VersionedModel):
     """A vaccine dose (FHIR Immunization), checked against the national schedule when recorded."""
 
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")

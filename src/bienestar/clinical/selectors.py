@@ -513,3 +513,33 @@ def patient_chart(
         query={"encounters_limit": encounters_limit, "series_limit": series_limit},
     )
     return chart
+
+
+# --- scoped querysets, for searches across persons (the FHIR API) ----------------------------------
+
+
+def _visible_rows(actor: Actor, model: Any) -> QuerySet[Any]:
+    """Every row of `model` whose person the actor may see (CLINICAL_READ, person scope). Not
+    audited by itself: the caller audits each row it discloses."""
+    require(actor, Permission.CLINICAL_READ)
+    return model.objects.filter(person__in=persons_visible_to(actor))
+
+
+def encounters_visible_to(actor: Actor) -> QuerySet[Encounter]:
+    return _visible_rows(actor, Encounter)
+
+
+def conditions_visible_to(actor: Actor) -> QuerySet[Condition]:
+    return _visible_rows(actor, Condition)
+
+
+def observations_visible_to(actor: Actor) -> QuerySet[Observation]:
+    return _visible_rows(actor, Observation)
+
+
+def allergies_visible_to(actor: Actor) -> QuerySet[AllergyIntolerance]:
+    return _visible_rows(actor, AllergyIntolerance)
+
+
+def immunizations_visible_to(actor: Actor) -> QuerySet[Immunization]:
+    return _visible_rows(actor, Immunization)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/", health.api_not_found),
+    path("fhir/", include("bienestar.fhir.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("bienestar.web.urls")),
 ]

@@ -99,6 +99,9 @@ class Person(BaseModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="absorbed"
     )
     deceased_date = models.DateField(null=True, blank=True)
+    # Bumped by a database trigger on every UPDATE of the row (whoever writes it), so that the FHIR
+    # API can give each state of the record a version and refuse a stale If-Match (ADR 0006).
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     # Lower-case, accent-free "given first second" kept by PostgreSQL itself, for trigram search.
     name_search = models.GeneratedField(
         expression=models.Func(

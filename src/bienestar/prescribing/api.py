@@ -9,9 +9,9 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Header, Path, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from bienestar.access.api_auth import request_actor
@@ -388,22 +388,49 @@ def cancel(request: HttpRequest, public_id: UUID, payload: CancelIn) -> dict[str
     return _detail(request, fresh)
 
 
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
+
+
 @router.post(
     "/{public_id}/dispenses",
     response={201: PrescriptionOut},
     summary="Dispense at the caller's own pharmacy",
+    description=(
+        "Send an `Idempotency-Key` header (1-200 visible ASCII characters, unique per dispense) "
+        "to make the call safe to repeat: the same key from the same user records the dispense "
+        "once, and a repeat answers 201 with the prescription as it stands and the header "
+        "`Idempotent-Replayed: true`. The same key for another prescription is a 409."
+    ),
 )
-def dispense(request: HttpRequest, public_id: UUID, payload: DispenseIn) -> Status[dict[str, Any]]:
+def dispense(
+    request: HttpRequest,
+    response: HttpResponse,
+    public_id: UUID,
+    payload: DispenseIn,
+    key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY,
+        description="1-200 visible ASCII characters, unique per dispense",
+    ),
+) -> Status[dict[str, Any]]:
     actor = request_actor(request)
     pharmacy = services.actor_pharmacy(actor)
     prescription = selectors.prescription_for_dispensing(actor, public_id=public_id)
     lines = selectors.prescription_lines_by_public_id(
         prescription, [item.line for item in payload.lines]
     )
-    services.dispense_record(
+    at = timezone.now()
+    recorded = services.dispense_record(
         actor,
         prescription=prescription,
         pharmacy=pharmacy,
+        at=at,
+        public_id=(
+            services.idempotent_dispense_id(user=actor.user, key=key)
+            if key is not None and actor.user is not None
+            else None
+        ),
         lines=[
             services.DispenseLineInput(
                 line=lines[item.line],
@@ -414,5 +441,7 @@ def dispense(request: HttpRequest, public_id: UUID, payload: DispenseIn) -> Stat
             for item in payload.lines
         ],
     )
+    if recorded.at != at:
+        response["Idempotent-Replayed"] = "true"
     fresh = selectors.prescription_refetch(prescription)
     return Status(201, _detail(request, fresh))

@@ -47,6 +47,7 @@ __all__ = [
     "DispenseView",
     "FillRate",
     "LotUsed",
+    "dispense_lines_visible_to",
     "encounter_for_prescribing",
     "fill_rate",
     "fill_rate_by_facility",
@@ -57,6 +58,7 @@ __all__ = [
     "prescription_for_dispensing",
     "prescription_get",
     "prescription_lines_by_public_id",
+    "prescription_lines_visible_to",
     "prescription_queue",
     "prescription_refetch",
     "prescriptions_for_person",
@@ -335,3 +337,23 @@ def prescription_refetch(prescription: Prescription) -> Prescription:
     """The same prescription reloaded with its lines and relations, right after a service wrote it
     (and audited the access). Not for reading a prescription the caller has not just written."""
     return _with_details(Prescription.objects.filter(pk=prescription.pk)).get()
+
+
+def prescription_lines_visible_to(actor: Actor) -> QuerySet[PrescriptionLine]:
+    """Every prescription line of a person inside the actor's territory (PRESCRIPTION_READ). Not
+    audited by itself: the caller (the FHIR API) audits each line it discloses."""
+    require(actor, Permission.PRESCRIPTION_READ)
+    scope = actor.scope_path
+    if scope is None:
+        return PrescriptionLine.objects.none()
+    return PrescriptionLine.objects.filter(within(scope, "person__territory__path"))
+
+
+def dispense_lines_visible_to(actor: Actor) -> QuerySet[DispenseLine]:
+    """Every dispensed line of a person inside the actor's territory (PRESCRIPTION_READ). Not
+    audited by itself."""
+    require(actor, Permission.PRESCRIPTION_READ)
+    scope = actor.scope_path
+    if scope is None:
+        return DispenseLine.objects.none()
+    return DispenseLine.objects.filter(within(scope, "person__territory__path"))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +49,7 @@ from bienestar.terminology.models import Medicine
 MAX_LINES = 20
 MAX_DURATION_DAYS = 365
 MAX_CODE_ATTEMPTS = 8
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f3c1f9e-2b0a-4d6e-9a51-3c2f7d8e4b10")
 _ENCOUNTER_VOID = ("cancelled", "entered-in-error")
 
 
@@ -352,6 +354,29 @@ def _line_label(line: PrescriptionLine) -> str:
     return f"{line.position} ({line.medicine_id})"
 
 
+def idempotent_dispense_id(*, user: User, key: str) -> uuid.UUID:
+    """The dispense id an `Idempotency-Key` stands for: the same key from the same user is the same
+    dispense; keys of different users never meet."""
+    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"dispense:{user.pk}:{key}")
+
+
+def _earlier_dispense(
+    public_id: uuid.UUID, *, prescription: Prescription, user: User
+) -> Dispense | None:
+    with connection.cursor() as cursor:
+        # 63 bits of the id: a collision of two different keys only makes them wait for each other.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [public_id.int >> 65])
+    earlier = Dispense.objects.filter(public_id=public_id).first()
+    if earlier is not None and (
+        earlier.prescription_id != prescription.pk or earlier.dispensed_by_id != user.pk
+    ):
+        raise Conflict(
+            _("Esta clave de idempotencia ya se usó para otro surtimiento."),
+            field="idempotency_key",
+        )
+    return earlier
+
+
 def dispense_record(
     actor: Actor,
     *,
@@ -359,6 +384,7 @@ def dispense_record(
     pharmacy: Facility,
     lines: Sequence[DispenseLineInput | Mapping[str, Any]],
     at: dt.datetime | None = None,
+    public_id: uuid.UUID | None = None,
 ) -> Dispense:
     """Record one visit to a pharmacy: for each line given, the units handed over (all, some or
     none) and the reason for any unit not handed over. Lines not given are not touched.
@@ -380,6 +406,12 @@ def dispense_record(
 
     Out-of-territory prescriptions may be dispensed: a patient's voucher is redeemable at any
     pharmacy of the network (the pharmacist opens it by its code, which is audited).
+
+    Idempotent when `public_id` is given (the API derives it from an `Idempotency-Key` with
+    `idempotent_dispense_id`): if a dispense with that id already exists for this prescription and
+    user, it is returned and nothing is written; for another prescription or user, Conflict (409).
+    Requests with the same id are serialised by a transaction-level advisory lock taken before the
+    prescription's row lock, so two copies of one request sent at once record one dispense.
     """
     _require_own_pharmacy(actor, pharmacy)
     items = [_dispense_input(raw) for raw in lines]
@@ -392,6 +424,10 @@ def dispense_record(
     at = at or timezone.now()
     today = timezone.localdate(at)
     with transaction.atomic():
+        if public_id is not None:
+            earlier = _earlier_dispense(public_id, prescription=prescription, user=_user(actor))
+            if earlier is not None:
+                return earlier
         locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
         _refuse_if_not_dispensable(locked, today)
         fresh = {
@@ -399,6 +435,7 @@ def dispense_record(
             for line in PrescriptionLine.objects.select_for_update().filter(prescription=locked)
         }
         dispense = Dispense(
+            public_id=public_id or uuid.uuid4(),
             prescription=locked,
             person_id=locked.person_id,
             pharmacy=pharmacy,

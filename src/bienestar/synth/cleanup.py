@@ -5,17 +5,30 @@ is the safety net for a `SynthRun` row left without `finished_at` anyway (a cras
 resumable version, or a hand-edited database): its people and everything hanging from them, the
 staff it wrote and the facilities it created are deleted, so a half network never looks complete.
 Issued national health IDs stay in the registry: an ID once issued is never reused. The audit log
-is append-only and is not touched.
+is append-only and is not touched. So is the stock ledger: a run that wrote dispensing movements
+cannot be removed automatically and is refused with a message (the generator writes the activity in
+the network's own transaction, so no such run can be left unfinished by it).
 """
 
 from __future__ import annotations
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
+from bienestar.core.errors import Conflict
 from bienestar.synth.models import SynthRun
 
 # Tables whose rows hang from a person, in deletion order.
 _PERSON_TABLES = (
+    "prescribing_dispenseline",
+    "prescribing_dispense",
+    "prescribing_prescriptionline",
+    "prescribing_prescription",
+    "clinical_observation",
+    "clinical_condition",
+    "clinical_allergyintolerance",
+    "clinical_immunization",
+    "clinical_encounter",
     "households_householdmember",
     "people_personidentifier",
     "people_personaffiliation",
@@ -41,6 +54,18 @@ def _discard(run_id: int) -> None:
             "SELECT person_id AS id FROM synth_synthprofile WHERE run_id = %s",
             [run_id],
         )
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM inventory_stockmovement "
+            "WHERE person_id IN (SELECT id FROM synth_discard_people))"
+        )
+        if cursor.fetchone()[0]:
+            raise Conflict(
+                _(
+                    "La red sintética sin terminar %(run)s escribió movimientos en el kárdex de "
+                    "inventario, que no se borra: elimínela a mano o use una base de datos nueva."
+                )
+                % {"run": run_id}
+            )
         cursor.execute(
             "CREATE TEMP TABLE synth_discard_households ON COMMIT DROP AS "
             "SELECT DISTINCT household_id AS id FROM households_householdmember "
@@ -91,6 +116,7 @@ def _discard(run_id: int) -> None:
             "AND NOT EXISTS (SELECT 1 FROM synth_synthfacility s WHERE s.facility_id = f.id) "
             "AND NOT EXISTS (SELECT 1 FROM workforce_position x WHERE x.facility_id = f.id) "
             "AND NOT EXISTS (SELECT 1 FROM synth_synthprofile s WHERE s.facility_id = f.id) "
+            "AND NOT EXISTS (SELECT 1 FROM inventory_lot l WHERE l.facility_id = f.id) "
             "AND NOT EXISTS (SELECT 1 FROM access_user u WHERE u.facility_id = f.id)"
         )
         cursor.execute("DELETE FROM synth_synthrun WHERE id = %s", [run_id])

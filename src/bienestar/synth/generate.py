@@ -7,11 +7,14 @@ Guarantees:
   finished in that same transaction, so an interrupted run leaves nothing behind. A run found
   unfinished (which only a crash of a future resumable version could leave) is removed first.
 - Idempotent: if a finished network with the same seed, size and `as_of` exists, nothing is written
-  and the summary says so. A different seed or size is refused unless `add=True`, because the demo,
-  indicators and benchmarks assume one network per database; with `add=True` a further network is
-  generated beside the existing ones (its identifiers stay unique; already staffed facilities are
-  reused as they are).
+  and the summary says so (activity included: `months` is not part of a network's identity). A
+  different seed or size is refused unless `add=True`, because the demo, indicators and benchmarks
+  assume one network per database; with `add=True` a further network is generated beside the
+  existing ones (its identifiers stay unique; already staffed facilities are reused as they are).
 - Concurrent runs are serialised with a transaction-level advisory lock.
+- Activity: `months` (default 6) of encounters, diagnoses, vital signs, prescriptions, pharmacy
+  deliveries and dispensing before `as_of` are generated in the same transaction (activity.py,
+  pharmacy.py, activity_writer.py); `months=0` writes the network alone.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bienestar.core.errors import Conflict, ValidationFailed
 from bienestar.facilities.models import Facility, FacilityType, Institution
 from bienestar.people.models import IdentifierSystem, IssuedHealthId, PersonIdentifier
 from bienestar.synth import cleanup
+from bienestar.synth.activity_writer import DEFAULT_MONTHS, MAX_MONTHS, write_activity
 from bienestar.synth.demography import NamePicker
 from bienestar.synth.models import SynthFacility, SynthRun
 from bienestar.synth.network import (
@@ -58,7 +62,7 @@ from bienestar.synth.writer import write_population, write_staff
 from bienestar.territories.models import PopulationDenominator, Territory, TerritoryKind
 from bienestar.workforce.models import Practitioner, StaffingGoal
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: months of clinical and pharmacy activity
 DEFAULT_AS_OF = dt.date(2026, 1, 1)
 MAX_PEOPLE = 5_000_000
 ADVISORY_LOCK = 0x5EED_B1E5  # any constant shared by every synth run
@@ -95,12 +99,19 @@ def build_network(
     progress: bool = False,
     as_of: dt.date = DEFAULT_AS_OF,
     add: bool = False,
+    months: int = DEFAULT_MONTHS,
 ) -> NetworkSummary:
-    """Generate a network of `people` synthetic residents of Mexico (see the module docstring)."""
+    """Generate a network of `people` synthetic residents of Mexico, with `months` of activity
+    (see the module docstring)."""
     if not 1 <= people <= MAX_PEOPLE:
         raise ValidationFailed(
             _("El número de personas debe estar entre 1 y %(max)s.") % {"max": MAX_PEOPLE},
             field="people",
+        )
+    if not 0 <= months <= MAX_MONTHS:
+        raise ValidationFailed(
+            _("Los meses de actividad deben estar entre 0 y %(max)s.") % {"max": MAX_MONTHS},
+            field="months",
         )
     started = time.perf_counter()
     summary = NetworkSummary(seed=seed, people=people, as_of=as_of)
@@ -135,13 +146,19 @@ def build_network(
         )
         summary.run_id = run.id
         summary.counts = _generate(run, progress=progress, now=now)
+        activity_counts, activity = write_activity(run=run, months=months, progress=progress)
+        summary.counts.update(activity_counts)
         with connection.cursor() as cursor:
             # Check the deferred foreign keys now rather than at commit, so that the time reported
             # is the whole cost, and a broken reference fails here; then restore the default.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         summary.seconds = round(time.perf_counter() - started, 1)
-        run.summary = {"counts": summary.counts, "seconds": summary.seconds}
+        run.summary = {
+            "counts": summary.counts,
+            "seconds": summary.seconds,
+            "activity": activity,
+        }
         run.finished_at = timezone.now()
         run.save(update_fields=["summary", "finished_at"])
         audit_record(

@@ -99,7 +99,7 @@ def _by_age(table: tuple[tuple[int, float], ...], age: int) -> float:
     return value
 
 
-def _interpolate(table: tuple[tuple[int, float], ...], age: float) -> float:
+def interpolate(table: tuple[tuple[int, float], ...], age: float) -> float:
     if age <= table[0][0]:
         return table[0][1]
     for (a0, v0), (a1, v1) in itertools.pairwise(table):
@@ -133,14 +133,14 @@ def draw_health(sex: str, age: float, as_of: dt.date, rng: random.Random) -> Hea
         mean, sd = ADULT_HEIGHT[sex]
         height = rng.gauss(mean, sd) - max(0, whole - 50) * 0.1
     else:
-        height = _interpolate(HEIGHT_MEDIAN[sex], age) * rng.gauss(1, 0.04)
+        height = interpolate(HEIGHT_MEDIAN[sex], age) * rng.gauss(1, 0.04)
     if adult:
         mu = _adult_bmi_mean(sex, whole)
         sigma = 0.17
         bmi = mu * math.exp(rng.gauss(0, sigma) - sigma * sigma / 2)
         obesity = bmi >= 30
     else:
-        median = _interpolate(CHILD_BMI_MEDIAN, age)
+        median = interpolate(CHILD_BMI_MEDIAN, age)
         obesity = whole >= 2 and rng.random() < (0.16 if whole >= 5 else 0.07)
         bmi = median * (
             rng.uniform(1.25, 1.6) if obesity else min(1.2, math.exp(rng.gauss(0, 0.08)))

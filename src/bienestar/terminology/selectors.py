@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bienestar.terminology.models import CluesKey
+from django.db.models import QuerySet
+
+from bienestar.terminology.models import CluesKey, Medicine
 
 
 def clues_key_get(clues: str) -> CluesKey | None:
@@ -13,3 +15,8 @@ def clues_key_get(clues: str) -> CluesKey | None:
 def clues_key_exists(clues: str) -> bool:
     """True when the key is in the national CLUES catalogue loaded by `bienestar load-reference`."""
     return CluesKey.objects.filter(clues=(clues or "").strip().upper()).exists()
+
+
+def medicines() -> QuerySet[Medicine]:
+    """The national medicine catalogue (public reference data)."""
+    return Medicine.objects.order_by("key")

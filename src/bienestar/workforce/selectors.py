@@ -116,3 +116,11 @@ def facility_staffing(actor: Actor, *, facility_key: str) -> tuple[Facility, lis
         )
         for s in specialties
     ]
+
+
+def positions_list(actor: Actor) -> QuerySet[Position]:
+    """Every position (filled or vacant) with its facility, specialty and practitioner loaded."""
+    require(actor, Permission.WORKFORCE_READ)
+    return Position.objects.select_related("facility", "specialty", "practitioner").order_by(
+        "facility_id", "specialty__name", "id"
+    )

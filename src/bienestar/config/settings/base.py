@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "bienestar.clinical",
     "bienestar.inventory",
     "bienestar.prescribing",
+    "bienestar.fhir",
+    "bienestar.fhir.bulk",
     "bienestar.reference",
     "bienestar.synth",
     "bienestar.web",

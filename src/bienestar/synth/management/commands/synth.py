@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bienestar.core.errors import DomainError
+from bienestar.synth.activity_writer import DEFAULT_MONTHS
 from bienestar.synth.generate import DEFAULT_AS_OF, build_network
 
 
@@ -28,6 +29,13 @@ class Command(BaseCommand):
             help=f"Fecha de referencia de edades y embarazos (por omisión {DEFAULT_AS_OF})",
         )
         parser.add_argument(
+            "--months",
+            type=int,
+            default=DEFAULT_MONTHS,
+            help=f"Meses de actividad clínica y de farmacia antes de la fecha de referencia "
+            f"(por omisión {DEFAULT_MONTHS}; 0 = solo la red)",
+        )
+        parser.add_argument(
             "--add",
             action="store_true",
             help="Agregar una red adicional aunque ya exista otra con otra semilla o tamaño",
@@ -41,6 +49,7 @@ class Command(BaseCommand):
                 seed=opts["seed"],
                 as_of=opts["as_of"],
                 add=opts["add"],
+                months=opts["months"],
                 progress=not opts["no_progress"] and opts.get("verbosity", 1) > 0,
             )
         except DomainError as exc:

@@ -1,0 +1,1 @@
+"""FHIR R4 adapter over the domain: scoped selectors for reads, domain services for writes."""
