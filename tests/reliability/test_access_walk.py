@@ -103,8 +103,7 @@ def _has_marker(world: World, body: bytes) -> bool:
 
 
 def _refused(response: Any) -> bool:
-    # 415: FHIR checks the content type of a POST before the token; nothing is read or written.
-    if response.status_code in (401, 403, 404, 405, 415):
+    if response.status_code in (401, 403, 404, 405):
         return True
     if response.status_code in (301, 302):
         location = response.get("Location", "")

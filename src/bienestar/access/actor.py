@@ -17,6 +17,9 @@ class Actor:
     client_address: str | None = None
     channel: str = "web"
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The one person (internal id) a patient-bound API token confines the caller to; None: no
+    # such binding (the role and territory decide).
+    patient_id: int | None = None
 
     @classmethod
     def from_request(cls, request: Any, channel: str = "web") -> Actor:

@@ -46,6 +46,11 @@ class ApiToken(models.Model):
     scopes = models.CharField(
         max_length=300, blank=True, help_text=_("Alcances SMART separados por espacios")
     )
+    # SMART launch context: the one patient (Person.public_id, the FHIR Patient id) this token is
+    # bound to. With it, every read and write is confined to that patient's records.
+    patient_public_id = models.UUIDField(
+        null=True, blank=True, help_text=_("Paciente al que se limita el token (contexto SMART)")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,11 +19,21 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_create(*, user: User, name: str = "", scopes: str = "") -> tuple[ApiToken, str]:
-    """Returns the stored token row and the plain token, which is never stored."""
+def token_create(
+    *, user: User, name: str = "", scopes: str = "", patient_public_id: uuid.UUID | None = None
+) -> tuple[ApiToken, str]:
+    """Returns the stored token row and the plain token, which is never stored.
+
+    `patient_public_id` binds the token to one patient (SMART launch context): the FHIR API then
+    confines every read and write to that patient's records."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(
-        user=user, prefix=plain[:12], token_hash=_hash(plain), name=name, scopes=scopes
+        user=user,
+        prefix=plain[:12],
+        token_hash=_hash(plain),
+        name=name,
+        scopes=scopes,
+        patient_public_id=patient_public_id,
     )
     return row, plain
 

@@ -15,16 +15,21 @@ Scopes understood (SMART v1 and v2 syntax): `<context>/<Type|*>.<read|write|*>` 
 vread, search, history and $everything; write covers create and update. Other scopes (`openid`,
 `launch`, `offline_access`…) grant nothing here.
 
-On the contexts: a Bienestar token carries no SMART launch context (no "current patient"), so
-`patient/` scopes cannot be narrowed to one patient; they grant the same resource types as `user/`
-and the user's role and territory narrow the data exactly as on the pages. Binding a token to one
-patient needs a launch context on ApiToken (not in this version).
+On the contexts: a token may be bound to one patient (`bienestar token create USER --patient ID`,
+the SMART launch context, stored as `ApiToken.patient_public_id`). A bound token is confined to that
+patient's compartment whatever its scopes: searches, reads, $everything, bulk export and includes
+see only the patient's own records (and the shared registries: organisations, practitioners,
+medicines), anything else is 404, and a write whose record would belong to another person is refused
+(403) with nothing written. `patient/` scopes grant only on a bound token: without a launch patient
+there is no "current patient", so they grant nothing (ask for `user/` scopes instead). `user/` and
+`system/` scopes mean the user's own role and territory, as on the pages.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -32,6 +37,9 @@ from django.utils.translation import gettext as _
 from bienestar.access.actor import Actor, client_address
 from bienestar.access.errors import Forbidden, NotAuthenticated
 from bienestar.access.tokens import token_authenticate
+
+if TYPE_CHECKING:
+    from bienestar.fhir.registry import ResourceDef
 
 CHANNEL = "fhir"
 READ = "read"
@@ -88,11 +96,23 @@ def authenticate(request: HttpRequest) -> Actor:
     row = token_authenticate(token) if token else None
     if row is None:
         raise NotAuthenticated()
+    patient_id = None
+    if row.patient_public_id is not None:
+        from bienestar.people.models import Person
+
+        patient_id = (
+            Person.objects.filter(public_id=row.patient_public_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if patient_id is None:  # the patient is gone: the token no longer grants anything
+            raise NotAuthenticated()
     return Actor(
         user=row.user,
         client_address=client_address(request),
         channel=CHANNEL,
         scopes=frozenset(row.scopes.split()),
+        patient_id=patient_id,
     )
 
 
@@ -100,7 +120,19 @@ def scope_allows(actor: Actor, resource_type: str, action: str) -> bool:
     """What the token's scopes allow (True for a token without scopes: its role decides)."""
     if not actor.scopes:
         return True
-    return any(s.allows(resource_type, action) for s in parse_scopes(actor.scopes))
+    return any(
+        s.allows(resource_type, action)
+        for s in parse_scopes(actor.scopes)
+        if s.context != "patient" or actor.patient_id is not None
+    )
+
+
+def confine_to_patient(actor: Actor, definition: ResourceDef, row: Any) -> None:
+    """A patient-bound token writes only its patient's records: Forbidden otherwise."""
+    if actor.patient_id is None or not definition.audit_type:
+        return
+    if definition.person_id(row) != actor.patient_id:
+        raise Forbidden(_("Este token solo da acceso a los registros de su paciente."))
 
 
 def require_scope(actor: Actor, resource_type: str, action: str) -> None:

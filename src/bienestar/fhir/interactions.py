@@ -23,7 +23,7 @@ from bienestar.clinical.scope import of_person_family
 from bienestar.core.errors import DomainError
 from bienestar.fhir import registry, search, versions
 from bienestar.fhir.audit import audit_query, audit_rows
-from bienestar.fhir.auth import READ, WRITE, require_scope
+from bienestar.fhir.auth import READ, WRITE, confine_to_patient, require_scope
 from bienestar.fhir.errors import (
     FhirError,
     Issue,
@@ -71,7 +71,7 @@ def _location(req: FhirRequest, resource: dict[str, Any]) -> str:
 
 def _row(req: FhirRequest, definition: ResourceDef, resource_id: str) -> Any:
     row = definition.load(
-        definition.queryset(req.actor).filter(definition.id_q(resource_id))
+        definition.visible(req.actor).filter(definition.id_q(resource_id))
     ).first()
     if row is None:
         raise not_found(definition.type, resource_id)
@@ -199,7 +199,7 @@ def everything(req: FhirRequest) -> FhirResponse:
                 )
             )
             continue
-        qs = definition.queryset(req.actor).filter(of_person_family(person)).order_by("pk")
+        qs = definition.visible(req.actor).filter(of_person_family(person)).order_by("pk")
         rows = list(definition.load(qs)[: EVERYTHING_MAX_PER_TYPE + 1])
         if len(rows) > EVERYTHING_MAX_PER_TYPE:
             rows = rows[:EVERYTHING_MAX_PER_TYPE]
@@ -272,6 +272,7 @@ def _conditional_rows(
 def _written(
     req: FhirRequest, definition: ResourceDef, row: Any, status: int, origin: str
 ) -> FhirResponse:
+    confine_to_patient(req.actor, definition, row)
     fresh = _row(req, definition, str(getattr(row, definition.id_field)))
     resource = definition.to_fhir([fresh], req.actor)[0]
     versions.keep(resource, origin=origin, person_id=definition.person_id(fresh))
@@ -304,7 +305,7 @@ def create(req: FhirRequest) -> FhirResponse:
             )
         if found:
             resource = definition.to_fhir(
-                list(definition.load(definition.queryset(req.actor).filter(pk=found[0].pk))),
+                list(definition.load(definition.visible(req.actor).filter(pk=found[0].pk))),
                 req.actor,
             )[0]
             audit_rows(

@@ -90,6 +90,15 @@ class ResourceDef:
     def writable(self) -> bool:
         return self.write_permission is not None
 
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        """The rows the actor may read: the scoped selector's, and for a patient-bound token
+        (SMART launch context) only that patient's own records."""
+        qs = self.queryset(actor)
+        if actor.patient_id is not None and self.audit_type:
+            field_name = "pk" if self.person_attr == "id" else self.person_attr
+            qs = qs.filter(**{field_name: actor.patient_id})
+        return qs
+
     def id_q(self, resource_id: str) -> Q:
         from bienestar.fhir.params import id_q
 

@@ -194,7 +194,7 @@ def _chain_q(
             _("%(type)s no admite el parámetro %(p)s.") % {"type": target_type, "p": chained},
             code="not-supported",
         ) from None
-    rows = target.queryset(actor).filter(q)
+    rows = target.visible(actor).filter(q)
     if distinct:
         rows = rows.distinct()
     return Q(**{f"{param.chain}__in": rows.values("pk")}), False
@@ -299,7 +299,7 @@ def matching(
 ) -> QuerySet[Any]:
     """The scoped rows a query matches (conditional create and update)."""
     search = parse(actor, definition, params, strict=strict)
-    qs = definition.queryset(actor)
+    qs = definition.visible(actor)
     for q in search.filters:
         qs = qs.filter(q)
     return qs.distinct() if search.distinct else qs
@@ -312,7 +312,7 @@ def run(req: FhirRequest, definition: ResourceDef) -> FhirResponse:
     actor = req.actor
     require_scope(actor, definition.type, READ)
     search = parse(actor, definition, req.params, strict=req.strict)
-    qs = definition.queryset(actor)
+    qs = definition.visible(actor)
     for q in search.filters:
         qs = qs.filter(q)
     if search.distinct:
@@ -438,16 +438,16 @@ def _included(
             )
             continue
         if reverse:
-            qs = target.queryset(actor).filter(**{f"{include.fk}__in": pks})
+            qs = target.visible(actor).filter(**{f"{include.fk}__in": pks})
         else:
             ids = {
                 v
-                for v in definition.queryset(actor)
+                for v in definition.visible(actor)
                 .filter(pk__in=pks)
                 .values_list(include.fk, flat=True)
                 if v is not None
             }
-            qs = target.queryset(actor).filter(pk__in=ids)
+            qs = target.visible(actor).filter(pk__in=ids)
         found = list(target.load(qs.order_by("pk"))[: MAX_INCLUDED + 1])
         if len(found) > MAX_INCLUDED:
             found = found[:MAX_INCLUDED]

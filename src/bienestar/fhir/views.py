@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from bienestar.access.actor import Actor
 from bienestar.core.errors import DomainError
 from bienestar.fhir import interactions
 from bienestar.fhir.auth import authenticate
@@ -39,9 +40,18 @@ def _params(request: HttpRequest, *, form: bool = False) -> list[tuple[str, str]
     return pairs
 
 
+def _actor(request: HttpRequest) -> Actor:
+    """The caller, authenticated once per request (`_answer` does it before reading anything)."""
+    actor = getattr(request, "_fhir_actor", None)
+    if actor is None:
+        actor = authenticate(request)
+        request._fhir_actor = actor  # type: ignore[attr-defined]
+    return actor
+
+
 def _request(request: HttpRequest, **kwargs: Any) -> FhirRequest:
     return FhirRequest(
-        actor=authenticate(request),
+        actor=_actor(request),
         method=request.method or "GET",
         base_url=base_url(request),
         if_match=request.headers.get("If-Match", ""),
@@ -51,8 +61,15 @@ def _request(request: HttpRequest, **kwargs: Any) -> FhirRequest:
     )
 
 
-def _answer(request: HttpRequest, run: Callable[[], FhirResponse]) -> HttpResponse:
+def _answer(
+    request: HttpRequest, run: Callable[[], FhirResponse], *, public: bool = False
+) -> HttpResponse:
+    """Runs the interaction and renders its answer or its error as an OperationOutcome. The caller
+    is authenticated first (except for public endpoints), so that an anonymous request gets 401
+    whatever its body or media type, and learns nothing else about the server."""
     try:
+        if not public:
+            _actor(request)
         check_accept(request)
         return render(run())
     except FhirError as exc:
@@ -82,7 +99,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
             return _method_not_allowed(request.method or "")
         return FhirResponse(200, capability_statement(base_url(request)))
 
-    return _answer(request, run)
+    return _answer(request, run, public=True)
 
 
 @csrf_exempt

@@ -375,7 +375,7 @@ def _run_claimed(job_id: int) -> None:
 
 
 def _scoped(run: _Run, definition: ResourceDef) -> QuerySet[Any]:
-    qs = definition.queryset(run.actor)
+    qs = definition.visible(run.actor)
     if run.persons is not None:
         qs = qs.filter(**{f"{definition.person_attr}__in": run.persons.values("pk")})
     if run.job.since is not None:

@@ -11,13 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from bienestar.access.actor import Actor
-from bienestar.fhir.auth import authenticate
 from bienestar.fhir.bulk import export
 from bienestar.fhir.bulk.models import ExportJob, ExportLevel, ExportStatus
 from bienestar.fhir.errors import FhirError, information
 from bienestar.fhir.http import FhirResponse, base_url
 from bienestar.fhir.params import uuid_or_none
-from bienestar.fhir.views import _answer, _params
+from bienestar.fhir.views import _actor, _answer, _params
 
 NDJSON = "application/fhir+ndjson"
 RETRY_AFTER = "2"
@@ -37,7 +36,7 @@ def _kickoff(request: HttpRequest, level: str, group_id: str = "") -> HttpRespon
     def run() -> FhirResponse:
         if request.method != "GET":
             raise FhirError(405, _("Inicie $export con GET."), code="not-supported")
-        actor = authenticate(request)
+        actor = _actor(request)
         _require_async(request)
         parsed = export.parse_request(
             level=level,
@@ -91,7 +90,7 @@ def status(request: HttpRequest, job_id: str) -> HttpResponse:
     manifest: dict[str, object] = {}
 
     def run() -> FhirResponse:
-        actor = authenticate(request)
+        actor = _actor(request)
         job = _job(actor, job_id)
         if request.method == "DELETE":
             export.cancel(job)
@@ -123,7 +122,7 @@ def export_file(request: HttpRequest, job_id: str, name: str) -> HttpResponseBas
     def run() -> FhirResponse:
         if request.method != "GET":
             raise FhirError(405, _("Use GET."), code="not-supported")
-        actor = authenticate(request)
+        actor = _actor(request)
         job = _job(actor, job_id)
         path = export.export_file(job, name) if job.status == ExportStatus.COMPLETED else None
         if path is None:

@@ -32,6 +32,21 @@ def test_without_a_token_everything_but_metadata_is_401(users, jose):
     assert not AuditEvent.objects.exists()
 
 
+def test_without_a_token_the_body_and_media_type_are_not_looked_at(users, jose, client):
+    """Anonymous callers learn nothing: 401 before any check of what they sent."""
+    before = state()
+    for path, body, content_type in (
+        ("/fhir/Patient", "<Patient/>", "application/fhir+xml"),
+        ("/fhir/", "not json", "application/fhir+json"),
+        ("/fhir/Patient/$export", "", "text/plain"),
+    ):
+        response = client.post(path, body, content_type=content_type)
+        assert response.status_code == 401, path
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert client.get("/fhir/Patient", headers={"Accept": "application/xml"}).status_code == 401
+    assert state() == before
+
+
 def test_unknown_or_revoked_token_is_401(users, jose):
     client = FhirClient(users["clinician"])
     ApiToken.objects.update(revoked_at=timezone.now())
@@ -107,7 +122,7 @@ def test_a_role_that_may_not_write_writes_nothing(users, jose, net, codes):
         ("", True, True, True),
         ("user/*.*", True, True, True),
         ("user/*.read", True, False, True),
-        ("patient/*.read", True, False, True),
+        ("patient/*.read", False, False, False),
         ("system/*.read", True, False, True),
         ("user/Patient.read", True, False, False),
         ("user/Patient.write", False, True, False),

@@ -1,10 +1,11 @@
-"""`bienestar token create USERNAME [--name N] [--scopes S]` and `bienestar token revoke PREFIX`.
+"""`bienestar token create USERNAME [--name N] [--scopes S] [--patient ID]` and `bienestar token revoke PREFIX`.
 
 `create` prints only the token on stdout, so scripts can capture it: `TOKEN=$(bienestar token create ana)`.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -29,6 +30,12 @@ class Command(BaseCommand):
         create.add_argument(
             "--scopes", default="", help="Space-separated SMART scopes, e.g. 'patient/*.read'."
         )
+        create.add_argument(
+            "--patient",
+            default="",
+            help="Bind the token to one patient (their FHIR Patient id): every FHIR read and write "
+            "is then confined to that patient's records (SMART launch context, for patient/ scopes).",
+        )
         revoke = sub.add_parser(
             "revoke", help="Revoke the token whose prefix (first 12 characters) is PREFIX."
         )
@@ -36,11 +43,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "create":
-            self._create(options["username"], options["name"], options["scopes"])
+            self._create(
+                options["username"], options["name"], options["scopes"], options["patient"]
+            )
         else:
             self._revoke(options["prefix"])
 
-    def _create(self, username: str, name: str, scopes: str) -> None:
+    def _create(self, username: str, name: str, scopes: str, patient: str) -> None:
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"no user named {username!r}")
@@ -51,7 +60,19 @@ class Command(BaseCommand):
         scopes = " ".join(scopes.split())
         if len(scopes) > 300:
             raise CommandError("--scopes is longer than 300 characters")
-        _row, plain = token_create(user=user, name=name, scopes=scopes)
+        patient_public_id = None
+        if patient:
+            from bienestar.people.models import Person
+
+            try:
+                patient_public_id = uuid.UUID(patient.strip())
+            except ValueError:
+                raise CommandError(f"--patient {patient!r} is not a Patient id (a UUID)") from None
+            if not Person.objects.filter(public_id=patient_public_id).exists():
+                raise CommandError(f"no patient with id {patient_public_id}")
+        _row, plain = token_create(
+            user=user, name=name, scopes=scopes, patient_public_id=patient_public_id
+        )
         self.stdout.write(plain)
 
     def _revoke(self, prefix: str) -> None:
