@@ -88,3 +88,66 @@ def test_search_writes_one_audit_row_with_the_query_and_results(users, jose, oth
     assert event.query["text"] == "jose lopez"
     assert event.result_ids == [str(jose.public_id)]
     assert event.client_address == "127.0.0.1"
+
+
+GIVEN = ["José", "María", "Juan", "Guadalupe", "Luis", "Ana", "Josefina", "Mario"]
+QUERIES = ["maria hernadnez", "jose lopez", "luis garza", "ana", "hernandez", "guadalupe lozano"]
+SURNAMES = ["López", "Hernández", "García", "Martínez", "Pérez", "Hernán", "Lozano", "Garza"]
+
+
+@pytest.fixture
+def crowd(geo):
+    """Eighty people whose names share words and trigrams, so every threshold step matters."""
+    import random
+
+    rng = random.Random(7)
+    return [
+        PersonFactory(
+            territory=geo["oaxaca_centro"],
+            given_names=rng.choice(GIVEN),
+            first_surname=rng.choice(SURNAMES),
+            second_surname=rng.choice(SURNAMES),
+        )
+        for _ in range(80)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit", [1, 5, 20])
+@pytest.mark.parametrize("offset", [0, 3, 25])
+@pytest.mark.parametrize("text", QUERIES)
+def test_the_threshold_steps_give_the_same_page_as_the_lowest_threshold(
+    users, crowd, text, limit, offset
+):
+    """`_best_matches` tries higher thresholds first; the page must be the one the lowest threshold
+    alone gives, in the same order."""
+    from bienestar.people import selectors
+
+    actor = actor_for(users["clinician"])
+    stepped = person_search(actor, text=text, limit=limit, offset=offset)
+    original_steps = selectors.NAME_MATCH_STEPS
+    try:
+        selectors.NAME_MATCH_STEPS = ()
+        single = person_search(actor, text=text, limit=limit, offset=offset)
+    finally:
+        selectors.NAME_MATCH_STEPS = original_steps
+    assert [p.pk for p in stepped] == [p.pk for p in single]
+
+
+@pytest.mark.django_db
+def test_the_crowd_exercises_every_threshold_step(crowd):
+    """Guards the test above: over its queries, the crowd has matches in each band between the
+    steps, and some query fills a page of 5 at each step."""
+    from django.db import connection
+
+    totals = [0, 0, 0]
+    with connection.cursor() as cursor:
+        for text in QUERIES:
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE s >= 0.8), count(*) FILTER (WHERE s >= 0.65 AND "
+                "s < 0.8), count(*) FILTER (WHERE s >= 0.5 AND s < 0.65) FROM (SELECT "
+                "word_similarity(bienestar_unaccent(%s), name_search) AS s FROM people_person) t",
+                [text],
+            )
+            totals = [a + b for a, b in zip(totals, cursor.fetchone(), strict=True)]
+    assert all(n >= 5 for n in totals), totals
