@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from bienestar.access.errors import Forbidden
 from bienestar.access.models import AuditAction
 from bienestar.clinical.scope import of_person_family
 from bienestar.core.errors import DomainError
@@ -255,6 +256,10 @@ def _writer(req: FhirRequest) -> tuple[ResourceDef, Writer]:
             code="not-supported",
         )
     require_scope(req.actor, definition.type, WRITE)
+    if definition.write_permission is not None and not req.actor.can(definition.write_permission):
+        # The service would refuse too; refusing first keeps a wrong role from learning more
+        # (a 422 on the body, a 404 on a reference) than that it may not write this type.
+        raise Forbidden()
     if req.body is None:
         raise FhirError(400, _("Falta el recurso en el cuerpo."), code="required")
     validate_incoming(req.body, definition.type)

@@ -276,12 +276,13 @@ OBSERVATION = register(
 )
 
 
-# --- AllergyIntolerance and Immunization (read only) ------------------------------------------------
+# --- AllergyIntolerance and Immunization ---------------------------------------------------------
 
 ALLERGY = register(
     ResourceDef(
         type="AllergyIntolerance",
         read_permission=Permission.CLINICAL_READ,
+        write_permission=Permission.CLINICAL_WRITE,
         queryset=selectors.allergies_visible_to,
         load=lambda qs: qs.select_related("person", "encounter", "medicine"),
         to_fhir=lambda rows, actor: [allergy_to_fhir(a) for a in rows],
@@ -324,6 +325,7 @@ IMMUNIZATION = register(
     ResourceDef(
         type="Immunization",
         read_permission=Permission.CLINICAL_READ,
+        write_permission=Permission.CLINICAL_WRITE,
         queryset=selectors.immunizations_visible_to,
         load=lambda qs: qs.select_related("person", "encounter", "facility"),
         to_fhir=lambda rows, actor: [immunization_to_fhir(i) for i in rows],

@@ -1,5 +1,6 @@
 """MedicationRequest (a prescription line) and MedicationDispense (a dispensed line), through
-prescribing.selectors' scoped querysets (read only in this version)."""
+prescribing.selectors' scoped querysets; written through prescribing.services (fhir/writes/
+pharmacy.py)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ MEDICATION_REQUEST = register(
     ResourceDef(
         type="MedicationRequest",
         read_permission=Permission.PRESCRIPTION_READ,
+        write_permission=Permission.PRESCRIBE,
         queryset=prescription_lines_visible_to,
         load=lambda qs: qs.select_related(
             "prescription__encounter", "prescription__prescriber", "person", "medicine"
@@ -120,6 +122,7 @@ MEDICATION_DISPENSE = register(
     ResourceDef(
         type="MedicationDispense",
         read_permission=Permission.PRESCRIPTION_READ,
+        write_permission=Permission.DISPENSE,
         queryset=dispense_lines_visible_to,
         load=lambda qs: qs.select_related(
             "dispense__pharmacy", "prescription_line__medicine", "person"

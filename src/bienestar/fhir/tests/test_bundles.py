@@ -366,11 +366,20 @@ def test_the_synthea_sample_is_answered_entry_by_entry_without_crashing(
     users, net, codes, tmp_path
 ) -> None:
     """Ten Synthea children as batch Bundles. What Bienestar does not serve (Claim, EOB, CarePlan,
-    Procedure…) or does not accept from outside (Organization, Practitioner, Immunization: read
-    only) is refused on its own entry; foreign identifiers (US SSN) cannot enter the registry, and
+    Procedure…) or does not accept from outside (Organization, Practitioner: read only) is refused
+    on its own entry; foreign identifiers (US SSN) cannot enter the registry, and
     entries that depend on a refused one are refused naming it. No 5xx anywhere."""
     client = FhirClient(users["integrator"])
-    supported_types = {"Patient", "Encounter", "Condition", "Observation"}
+    supported_types = {
+        "Patient",
+        "Encounter",
+        "Condition",
+        "Observation",
+        "AllergyIntolerance",
+        "Immunization",
+        "MedicationRequest",
+        "MedicationDispense",
+    }
     for bundle in _sample_bundles(tmp_path):
         response = client.post("", bundle)
         assert response.status_code == 200, response.json()

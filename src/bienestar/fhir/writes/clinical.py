@@ -1,24 +1,7 @@
-"""Create and update through the domain services, for Patient, Encounter, Condition and Observation.
-
-Every write goes through the same service the web pages use (people.services, clinical.services),
-so it is checked, scoped, atomic and audited exactly like them. FHIR has no way to change what no
-service changes: an update that alters such an element is refused (422) naming the element.
-
-| type        | create                                   | update (PUT) may change                        |
-|-------------|------------------------------------------|------------------------------------------------|
-| Patient     | person_register                          | name, gender, birthDate, deceasedDateTime      |
-| Encounter   | encounter_open / encounter_record        | status: → finished (period.end), cancelled,    |
-|             |                                          | entered-in-error                               |
-| Condition   | condition_add                            | clinicalStatus → resolved / inactive           |
-|             |                                          | (abatementDateTime)                            |
-| Observation | observation_record                       | nothing (a measurement stays as recorded)      |
-"""
+"""Encounter, Condition and Observation through clinical.services."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -37,117 +20,7 @@ from bienestar.fhir.errors import MappingError
 from bienestar.fhir.mappers import condition as condition_map
 from bienestar.fhir.mappers import encounter as encounter_map
 from bienestar.fhir.mappers import observation as observation_map
-from bienestar.fhir.mappers import patient as patient_map
-from bienestar.fhir.params import uuid_or_none
-from bienestar.people import services as people
-from bienestar.people.models import ChangeSource, Person, PersonStatus
-from bienestar.people.selectors import persons_visible_to
-
-
-@dataclass(frozen=True)
-class Writer:
-    create: Callable[[Actor, dict[str, Any]], Any]
-    # Applies the PUT to the locked row; returns whether a service wrote anything.
-    update: Callable[[Actor, Any, dict[str, Any]], bool]
-    # The row, scoped to the actor and locked until the transaction ends (None when not visible).
-    lock: Callable[[Actor, str], Any]
-    paths: dict[str, str]
-
-
-def _locked(qs: Any, resource_id: str) -> Any:
-    public_id = uuid_or_none(resource_id)
-    if public_id is None:
-        return None
-    return qs.select_for_update(of=("self",)).filter(public_id=public_id).first()
-
-
-def _unchangeable(path: str) -> MappingError:
-    return MappingError(
-        _("Este elemento no se puede cambiar por FHIR: %(path)s.") % {"path": path}, path
-    )
-
-
-def _same_second(a: dt.datetime | None, b: dt.datetime | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.replace(microsecond=0) == b.replace(microsecond=0)
-
-
-# --- Patient -----------------------------------------------------------------------------------------
-
-
-def _patient_create(actor: Actor, data: dict[str, Any]) -> Person:
-    given = patient_map.patient_from_fhir(data)
-    if given.national_health_id:
-        raise MappingError(
-            _("El ID del Sistema Nacional de Salud lo emite Bienestar al registrar; omítalo."),
-            "Patient.identifier",
-        )
-    if given.active is False:
-        raise MappingError(_("Un registro nuevo no puede nacer inactivo."), "Patient.active")
-    territory = given.territory_path or actor.scope_path
-    if not territory:
-        raise MappingError(
-            _("Indique el territorio de residencia (extensión de territorio en address)."),
-            "Patient.address",
-        )
-    person = people.person_register(
-        actor,
-        data=people.PersonInput(
-            given_names=given.given_names,
-            first_surname=given.first_surname,
-            second_surname=given.second_surname,
-            sex=given.sex,
-            birth_date=given.birth_date,
-            territory_path=territory,
-            identifiers=[people.IdentifierInput(system=s, value=v) for s, v in given.identifiers],
-        ),
-        source=ChangeSource.FHIR,
-    )
-    if given.deceased_date:
-        people.person_update(
-            actor,
-            person=person,
-            changes={"deceased_date": given.deceased_date},
-            source=ChangeSource.FHIR,
-        )
-    return person
-
-
-def _patient_update(actor: Actor, person: Person, data: dict[str, Any]) -> bool:
-    given = patient_map.patient_from_fhir(data)
-    if given.national_health_id and given.national_health_id != person.national_health_id:
-        raise _unchangeable("Patient.identifier")
-    current = {(i.system, i.value) for i in person.identifiers.all()}
-    wanted = {(s, people.validate_identifier(s, v)) for s, v in given.identifiers}
-    if wanted != current:
-        raise _unchangeable("Patient.identifier")
-    if given.territory_path and given.territory_path != person.territory.path:
-        raise _unchangeable("Patient.address")
-    if given.active is not None and given.active != (person.status == PersonStatus.ACTIVE):
-        raise _unchangeable("Patient.active")
-    fields = {
-        "given_names": given.given_names,
-        "first_surname": given.first_surname,
-        "second_surname": given.second_surname,
-        "sex": given.sex,
-        "birth_date": given.birth_date,
-        "deceased_date": given.deceased_date,
-    }
-    changes = {k: v for k, v in fields.items() if getattr(person, k) != v}
-    if not changes:
-        return False
-    people.person_update(actor, person=person, changes=changes, source=ChangeSource.FHIR)
-    return True
-
-
-PATIENT = Writer(
-    create=_patient_create,
-    update=_patient_update,
-    lock=lambda actor, rid: _locked(persons_visible_to(actor), rid),
-    paths=patient_map.FIELD_PATHS,
-)
-
+from bienestar.fhir.writes.base import Writer, locked, same_second, unchangeable
 
 # --- Encounter ---------------------------------------------------------------------------------------
 
@@ -184,7 +57,7 @@ def _encounter_update(actor: Actor, encounter: Encounter, data: dict[str, Any]) 
         (given.person_id == str(encounter.person.public_id), "Encounter.subject"),
         (given.encounter_class == encounter.encounter_class, "Encounter.class"),
         (
-            given.start is None or _same_second(given.start, encounter.start),
+            given.start is None or same_second(given.start, encounter.start),
             "Encounter.period.start",
         ),
         (
@@ -204,10 +77,10 @@ def _encounter_update(actor: Actor, encounter: Encounter, data: dict[str, Any]) 
     ]
     for ok, path in checks:
         if not ok:
-            raise _unchangeable(path)
+            raise unchangeable(path)
     if given.status == encounter.status:
-        if not _same_second(given.end, encounter.end):
-            raise _unchangeable("Encounter.period.end")
+        if not same_second(given.end, encounter.end):
+            raise unchangeable("Encounter.period.end")
         return False
     if given.status == EncounterStatus.FINISHED:
         clinical.encounter_close(actor, encounter=encounter, end=given.end)
@@ -227,7 +100,7 @@ def _encounter_update(actor: Actor, encounter: Encounter, data: dict[str, Any]) 
 ENCOUNTER = Writer(
     create=_encounter_create,
     update=_encounter_update,
-    lock=lambda actor, rid: _locked(
+    lock=lambda actor, rid: locked(
         clinical_selectors.encounters_visible_to(actor).select_related(
             "person", "facility", "practitioner", "reason_code"
         ),
@@ -277,13 +150,13 @@ def _condition_update(actor: Actor, condition: Condition, data: dict[str, Any]) 
     ]
     for ok, path in checks:
         if not ok:
-            raise _unchangeable(path)
+            raise unchangeable(path)
     if given.clinical_status == condition.clinical_status:
         if given.abatement_date != condition.abatement_date:
-            raise _unchangeable("Condition.abatementDateTime")
+            raise unchangeable("Condition.abatementDateTime")
         return False
     if condition.clinical_status != ConditionClinicalStatus.ACTIVE:
-        raise _unchangeable("Condition.clinicalStatus")
+        raise unchangeable("Condition.clinicalStatus")
     clinical.condition_resolve(
         actor,
         condition=condition,
@@ -296,7 +169,7 @@ def _condition_update(actor: Actor, condition: Condition, data: dict[str, Any]) 
 CONDITION = Writer(
     create=_condition_create,
     update=_condition_update,
-    lock=lambda actor, rid: _locked(
+    lock=lambda actor, rid: locked(
         clinical_selectors.conditions_visible_to(actor).select_related(
             "person", "encounter", "code"
         ),
@@ -337,7 +210,7 @@ def _observation_update(actor: Actor, observation: Observation, data: dict[str, 
         and given.encounter_id == current.encounter_id
         and given.values == current.values
         and given.status == current.status
-        and (given.effective_at is None or _same_second(given.effective_at, current.effective_at))
+        and (given.effective_at is None or same_second(given.effective_at, current.effective_at))
     )
     if not same:
         raise MappingError(
@@ -350,7 +223,7 @@ def _observation_update(actor: Actor, observation: Observation, data: dict[str, 
 OBSERVATION = Writer(
     create=_observation_create,
     update=_observation_update,
-    lock=lambda actor, rid: _locked(
+    lock=lambda actor, rid: locked(
         clinical_selectors.observations_visible_to(actor)
         .filter(panel__isnull=True)
         .select_related("person", "encounter"),
@@ -358,15 +231,3 @@ OBSERVATION = Writer(
     ),
     paths=observation_map.FIELD_PATHS,
 )
-
-
-WRITERS: dict[str, Writer] = {
-    "Patient": PATIENT,
-    "Encounter": ENCOUNTER,
-    "Condition": CONDITION,
-    "Observation": OBSERVATION,
-}
-
-
-def writer_for(resource_type: str) -> Writer | None:
-    return WRITERS.get(resource_type)
