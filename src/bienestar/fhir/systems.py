@@ -25,6 +25,13 @@ name the document types, not a system per document) and Bienestar's own code lis
 the `urn:bienestar:` namespace below. It is not a registered URN namespace: a deployment that obtains
 an OID under DGIS's arc (or a domain of its own) changes `BIENESTAR` here, once, before going live.
 Nothing stored holds these URIs (they are computed when mapping), so the change touches no data.
+
+Identifiers of other systems (a US SSN or a foreign hospital's record number, as in Synthea's
+sample patients) are refused on create and update with 422 naming `Patient.identifier[n].system`,
+not dropped and not stored under a guessed system: a person's identifiers are what record linkage
+and the exact search trust, so an integrator maps its own systems to the ones above (or leaves them
+out) before sending. Patients must also say where they live (the territory extension, or a state
+the address resolves to): the territory decides who may see them.
 """
 
 from __future__ import annotations
