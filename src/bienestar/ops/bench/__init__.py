@@ -2,7 +2,9 @@
 
 Runs in its own database (`<name>_bench_<people>_s<seed>`) so that the demo's data is never touched; a network
 already generated with the same seed and size is reused. One module per area:
-`people` (lookups, synth), `dispense` (concurrent dispensing), `fhir` (reads over HTTP).
+`people` (lookups, synth), `dispense` (concurrent dispensing), `fhir` (reads over HTTP), `crud`
+(the FHIR CRUD mix), `transactions` (transaction Bundles), `bulk` (NDJSON import and `$export`),
+`soak` (the soak); `cleanup` removes what the writing benchmarks created.
 """
 
 from __future__ import annotations

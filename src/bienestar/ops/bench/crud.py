@@ -206,24 +206,37 @@ def _prepare_lua_data(srv: server_mod.Server, token: str, seed: int) -> tuple[Pa
     return path, ""
 
 
-def _run_wrk(wrk: str, srv: server_mod.Server, data: Path, seconds: float) -> dict[str, Any]:
+def _run_wrk(
+    wrk: str,
+    srv: server_mod.Server,
+    data: Path,
+    seconds: float,
+    *,
+    lua: Path = LUA,
+    clients: int = CLIENTS,
+    timeout_s: int = 10,
+) -> dict[str, Any]:
+    """Run wrk with a Lua script that prints `BENCH_JSON {…}` (its summary) when done; adds the
+    wall time and the CPU of wrk and of the server's processes. Used by the other wrk benchmarks."""
     argv = [
         wrk,
         "-t2",
-        f"-c{CLIENTS}",
+        f"-c{clients}",
         f"-d{max(1, int(seconds))}s",
         "--timeout",
-        "10s",
+        f"{timeout_s}s",
         "--latency",
         "-s",
-        str(LUA),
+        str(lua),
         srv.url,
         "--",
         str(data),
     ]
     cpu_before, server_before = _children_cpu(), _server_cpu(srv)
     start = time.monotonic()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, check=False)  # noqa: S603
+    out = subprocess.run(  # noqa: S603 - wrk with arguments built here
+        argv, capture_output=True, text=True, timeout=seconds + timeout_s + 120, check=False
+    )
     wall = time.monotonic() - start
     wrk_cpu, server_cpu = _children_cpu() - cpu_before, _server_cpu(srv) - server_before
     found = re.search(r"BENCH_JSON (\{.*\})", out.stdout)

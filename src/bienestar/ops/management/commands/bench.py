@@ -36,8 +36,11 @@ ALL_METRICS = [
     "dispense_tx_per_s",
     "dispense_oversell_count",
     "synth_people_per_s",
+    # Extra metrics (not in issue 5's list): the soak, only with --soak SECONDS.
+    "soak_5xx_count",
+    "soak_rss_growth_mb",
 ]
-GROUPS = ("synth", "people", "dispense", "fhir")
+GROUPS = ("synth", "people", "dispense", "fhir", "transaction", "bulk", "soak")
 
 
 def bench_database_url(people: int, seed: int) -> str:
@@ -83,6 +86,26 @@ class Command(BaseCommand):
             help="how long the FHIR CRUD mix runs (each of app and baseline; 0 to skip)",
         )
         parser.add_argument(
+            "--transaction-seconds",
+            type=float,
+            default=60.0,
+            help="how long the FHIR transaction Bundles are posted (each of app and baseline; "
+            "0 to skip)",
+        )
+        parser.add_argument(
+            "--bulk-resources",
+            type=int,
+            default=20_000,
+            help="about how many resources the bulk NDJSON import writes (0 to skip the import)",
+        )
+        parser.add_argument(
+            "--soak",
+            type=float,
+            default=0.0,
+            help="seconds of mixed FHIR load for the soak metrics (0, the default, skips it; "
+            "`make bench` runs 600)",
+        )
+        parser.add_argument(
             "--only",
             default=",".join(GROUPS),
             help=f"comma-separated groups to run (default all: {','.join(GROUPS)}); the network is "
@@ -114,6 +137,12 @@ class Command(BaseCommand):
                 str(opts["dispense_seconds"]),
                 "--crud-seconds",
                 str(opts["crud_seconds"]),
+                "--transaction-seconds",
+                str(opts["transaction_seconds"]),
+                "--bulk-resources",
+                str(opts["bulk_resources"]),
+                "--soak",
+                str(opts["soak"]),
                 "--only",
                 opts["only"],
             ]
@@ -181,6 +210,7 @@ class Command(BaseCommand):
             metrics.update(found)
             if skipped:
                 self.stdout.write(f"bench: FHIR skipped: {skipped}")
+        metrics.update(self._writes(groups, opts))
         result = bench.write_results(Path(opts["out"]), {"people": people, "seed": seed}, metrics)
         for name, m in result["metrics"].items():
             self.stdout.write(bench.summary_line(name, m))
@@ -190,6 +220,50 @@ class Command(BaseCommand):
                 f"not measured in this run (pending or not selected): {', '.join(pending)}"
             )
         self.stdout.write(f"written: {opts['out']}")
+
+    def _writes(self, groups: set[str], opts: dict[str, Any]) -> dict[str, bench.Metric]:
+        """Transaction Bundles, bulk import and export, and the soak: each removes what it wrote."""
+        found: dict[str, bench.Metric] = {}
+        token = ""
+        if {"transaction", "soak"} & groups:
+            from bienestar.access.roles import Role
+            from bienestar.ops.bench.fhir import _token
+
+            token = _token(Role.INTEGRATOR)
+        if "transaction" in groups and opts["transaction_seconds"] > 0:
+            from bienestar.ops.bench.transactions import transaction_import
+
+            self._step(
+                f"FHIR transaction Bundles ({opts['transaction_seconds']:g} s + the same for the "
+                "baseline)"
+            )
+            metrics, why = transaction_import(opts["transaction_seconds"], token)
+            found.update(metrics)
+            if why:
+                self.stdout.write(f"bench: FHIR transactions skipped: {why}")
+        if "bulk" in groups:
+            from bienestar.ops.bench.bulk import bulk_export, bulk_import
+
+            if opts["bulk_resources"] > 0:
+                self._step(f"bulk NDJSON import (~{opts['bulk_resources']} resources)")
+                metrics, why = bulk_import(opts["bulk_resources"])
+                found.update(metrics)
+                if why:
+                    self.stdout.write(f"bench: bulk import skipped: {why}")
+            self._step("bulk $export of the network")
+            metrics, why = bulk_export()
+            found.update(metrics)
+            if why:
+                self.stdout.write(f"bench: bulk export skipped: {why}")
+        if "soak" in groups and opts["soak"] > 0:
+            from bienestar.ops.bench.soak import soak
+
+            self._step(f"soak ({opts['soak']:g} s of the FHIR CRUD mix)")
+            metrics, why = soak(opts["soak"], token, opts["seed"])
+            found.update(metrics)
+            if why:
+                self.stdout.write(f"bench: soak skipped: {why}")
+        return found
 
     def _step(self, what: str) -> None:
         self.stdout.write(f"bench: {what}…")
