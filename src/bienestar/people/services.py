@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -120,6 +120,27 @@ def issue_national_health_id() -> str:
         except IntegrityError:
             continue
     raise RuntimeError("could not issue a unique national health ID")  # pragma: no cover
+
+
+def issue_national_health_ids(count: int) -> list[str]:
+    """Reserve `count` fresh IDs in the issued-ID registry with one statement per round (bulk
+    import issues hundreds at once). Must run inside a transaction."""
+    issued: list[str] = []
+    for _attempt in range(MAX_ID_ATTEMPTS):
+        wanted = count - len(issued)
+        if wanted <= 0:
+            return issued
+        candidates = list({national_id.generate() for _ in range(wanted)})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO people_issuedhealthid (value, issued_at) "
+                "SELECT unnest(%s::text[]), now() ON CONFLICT (value) DO NOTHING RETURNING value",
+                [candidates],
+            )
+            issued += [row[0] for row in cursor.fetchall()]
+    if len(issued) < count:  # pragma: no cover - 31^10 values
+        raise RuntimeError("could not issue unique national health IDs")
+    return issued
 
 
 @transaction.atomic

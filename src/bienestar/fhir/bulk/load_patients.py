@@ -231,10 +231,10 @@ def load_patients(batch: Batch, items: list[Item], *, merged: bool = False) -> N
 def _write_patients(
     batch: Batch, ready: list[tuple[_Patient, dict[str, Any]]], territories: dict[str, int]
 ) -> None:
-    for _patient, row in ready:
-        if not row["national_health_id"]:
-            # Issued here, as registration does: foreign records carry none.
-            row["national_health_id"] = people.issue_national_health_id()
+    # Issued here, as registration does (one statement for the batch): foreign records carry none.
+    missing = [row for _patient, row in ready if not row["national_health_id"]]
+    for row, value in zip(missing, people.issue_national_health_ids(len(missing)), strict=True):
+        row["national_health_id"] = value
     insert_ignore(
         IssuedHealthId,
         [{"value": row["national_health_id"]} for _p, row in ready],

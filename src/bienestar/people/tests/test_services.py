@@ -305,3 +305,19 @@ def test_make_curp_helper_builds_valid_curps():
     assert (
         is_valid(CURP_JOSE) and is_valid(CURP_ANA) and is_valid(make_curp("GOMM010203MDFRRR" + "A"))
     )
+
+
+@pytest.mark.django_db
+def test_national_health_ids_issued_in_bulk_are_valid_new_and_recorded():
+    from bienestar.people import national_id
+    from bienestar.people.models import IssuedHealthId
+    from bienestar.people.services import issue_national_health_ids
+
+    taken = issue_national_health_ids(3)
+    issued = issue_national_health_ids(500)
+
+    assert len(issued) == len(set(issued)) == 500
+    assert not set(taken) & set(issued)
+    assert all(national_id.is_valid(value) for value in issued)
+    assert IssuedHealthId.objects.filter(value__in=issued).count() == 500
+    assert issue_national_health_ids(0) == []
