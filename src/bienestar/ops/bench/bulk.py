@@ -274,8 +274,9 @@ def bulk_export(group: str = "") -> tuple[dict[str, Metric], str]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     rate = total / elapsed if elapsed else 0.0
+    scope = f"Group/{group} $export" if group else "system-level $export"
     notes = (
-        +(f"Group/{group} $export" if group else "system-level $export")
+        scope
         + f", _type={','.join(TYPES)}, of "
         + (f"the persons of {group}" if group else "the whole network")
         + ", run in the bench "
