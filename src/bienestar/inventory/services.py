@@ -1,15 +1,18 @@
-"""Writes to the stock ledger. Every change of a lot's balance goes through `_append`, here.
+"""Writes to the stock ledger. Every change of a lot's balance is written here: by `_save`, after
+`_append` has checked it, or for a one-line dispense by `_lock_and_issue_from_first_lot`.
 
 Locking contract (docs/adr/0005-stock-locking.md):
-- each service owns one `transaction.atomic` (a savepoint when the caller already holds one, as
-  `dispense_record` does), so a delivery, a transfer, a count or a dispense is written whole or not
-  at all;
+- each service owns one `transaction.atomic` (a savepoint when the caller already holds one, except
+  where `dispense_record` asks `stock_issue_fefo` for none: a refusal there rolls its whole dispense
+  back anyway), so a delivery, a transfer, a count or a dispense is written whole or not at all;
 - the lots a service changes are locked with one `SELECT … FOR UPDATE … ORDER BY id` before any
   balance is read for a decision; every service locks in that same order, so two services can wait
   for each other but never deadlock;
 - with the rows locked, the service checks (insufficient stock raises `InsufficientStock` before
   anything is written), then updates `Lot.quantity` and appends one `StockMovement` per change,
-  carrying the balance after it. The CHECK constraint `quantity >= 0` is the last line of defence.
+  carrying the balance after it, in one statement (`_save`; a one-line dispense does the locking,
+  the check and the writing in a single statement, `_lock_and_issue_from_first_lot`). The CHECK
+  constraint `quantity >= 0` is the last line of defence.
 
 Quantities are integers (units), never floats: `_units` refuses anything else.
 """
@@ -21,13 +24,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
 from bienestar.core.errors import ValidationFailed
+from bienestar.core.sql import insert_select_sql, insert_sql, mark_saved, select_list
 from bienestar.facilities.models import Facility
 from bienestar.inventory.errors import InsufficientStock
 from bienestar.inventory.models import AdjustmentReason, Lot, MovementKind, StockMovement
@@ -130,19 +135,13 @@ def _append(
     note: str = "",
     person_id: int | None = None,
 ) -> StockMovement:
-    """Change a *locked* lot's balance by `quantity` and return the (unsaved) ledger row."""
+    """Change a *locked* lot's balance by `quantity` in memory and return the (unsaved) ledger row;
+    `_save` writes both."""
     new_balance = lot.quantity + quantity
     if new_balance < 0:
         raise InsufficientStock(
             medicine_key=lot.medicine_id, requested=-quantity, available=lot.quantity
         )
-    # Conditional on the balance we read: with the row lock held it always matches; if a future
-    # caller forgets to lock, this fails loudly instead of silently losing an update.
-    changed = Lot.objects.filter(pk=lot.pk, quantity=lot.quantity).update(
-        quantity=new_balance, updated_at=timezone.now()
-    )
-    if changed != 1:
-        raise RuntimeError(f"lot {lot.pk} changed while it should have been locked")
     lot.quantity = new_balance
     return StockMovement(
         lot=lot,
@@ -163,9 +162,43 @@ def _append(
 
 
 def _save(movements: list[StockMovement]) -> list[StockMovement]:
-    # One INSERT; PostgreSQL assigns ids in list order, which keeps each lot's ledger in the order
-    # its balance changed (the running-sum check in checks.py relies on it).
-    return StockMovement.objects.bulk_create(movements)
+    """Write the new balance of every lot the movements changed and append the movements, in one
+    statement.
+
+    Each balance is written conditionally on the one read under the lock (the first movement's
+    `balance_after - quantity`): with the row lock held it always matches; if a future caller forgets
+    to lock, this fails loudly instead of silently losing an update. PostgreSQL assigns the ledger ids
+    in list order, which keeps each lot's ledger in the order its balance changed (the running-sum
+    check in checks.py relies on it).
+    """
+    if not movements:
+        return movements
+    balances: dict[int, tuple[int, int]] = {}
+    for m in movements:
+        read = balances[m.lot_id][0] if m.lot_id in balances else m.balance_after - m.quantity
+        balances[m.lot_id] = (read, m.balance_after)
+    rows = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(balances))
+    params: list[Any] = [timezone.now()]
+    for lot_id, (read, after) in balances.items():
+        params += [lot_id, read, after]
+    ledger, ledger_params = insert_sql(movements)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH balance AS (
+                    UPDATE inventory_lot AS lot SET quantity = v.new_quantity, updated_at = %s
+                    FROM (VALUES {rows}) AS v (id, old_quantity, new_quantity)
+                    WHERE lot.id = v.id AND lot.quantity = v.old_quantity
+                    RETURNING lot.id)
+                {ledger} RETURNING id, (SELECT array_agg(id) FROM balance)""",  # noqa: S608 - placeholders only
+            params + ledger_params,
+        )
+        saved = cursor.fetchall()
+    written = set(saved[0][1] or ())
+    if written != set(balances):
+        missing = ", ".join(str(pk) for pk in sorted(set(balances) - written))
+        raise RuntimeError(f"lot {missing} changed while it should have been locked")
+    mark_saved(movements, [row[0] for row in saved])
+    return movements
 
 
 def _lot_for(facility: Facility, medicine: Medicine, lot_number: str, expiry: dt.date) -> Lot:
@@ -391,6 +424,90 @@ def stock_count(
         return _save(movements)
 
 
+_USABLE_LOTS = """SELECT {columns} FROM inventory_lot AS lot
+    WHERE lot.facility_id = %s AND lot.medicine_id = ANY(%s) AND lot.expiry >= %s
+      AND lot.quantity > 0
+    ORDER BY lot.id FOR UPDATE"""
+
+
+def _lock_usable_lots(facility_id: int, keys: list[str], today: dt.date) -> list[Lot]:
+    """Lock, in id order, the facility's lots of these keys that hold units and are not expired, and
+    read them (their latest versions: a lot changed while this waited for its lock is re-read)."""
+    columns, attnames = select_list(Lot, "lot")
+    with connection.cursor() as cursor:
+        cursor.execute(_USABLE_LOTS.format(columns=columns), [facility_id, keys, today])
+        return [Lot.from_db(connection.alias, attnames, row) for row in cursor.fetchall()]
+
+
+def _lock_and_issue_from_first_lot(
+    ctx: _Ctx, *, facility_id: int, issue: Issue, person_id: int, today: dt.date
+) -> tuple[list[Lot], StockMovement | None]:
+    """One issue in one statement, in the common case. The statement locks and reads the usable lots
+    of the key exactly as `_lock_usable_lots` does (all of them, in id order); when the first of them
+    in FEFO order holds every unit asked for, first-expiring-first-out takes them all from it, so the
+    same statement also takes them (`UPDATE … WHERE quantity >= n`, on the version just locked) and
+    appends the ledger row with the balance the UPDATE returns.
+
+    Returns the locked lots (as read under the lock) and the movement, or None when the first lot
+    holds fewer units or there is none: then nothing was written, and the caller goes on with the
+    lots it holds locked.
+    """
+    movement = StockMovement(
+        facility_id=facility_id,
+        medicine_id=issue.medicine_key,
+        kind=MovementKind.DISPENSE,
+        quantity=-issue.quantity,
+        reference=issue.reference,
+        operation=ctx.operation,
+        person_id=person_id,
+        actor=ctx.actor.user,
+        actor_username=ctx.actor.username,
+        at=ctx.at,
+    )
+    ledger, ledger_params = insert_select_sql(
+        movement,
+        source="taken",
+        computed={"lot_id": "taken.id", "balance_after": "taken.quantity"},
+    )
+    columns, attnames = select_list(Lot, "locked")
+    lot_columns, _attnames = select_list(Lot, "lot")
+    with connection.cursor() as cursor:
+        # `locked` holds the rows' latest versions. The UPDATE reads the lot as of the statement's
+        # start, finds it changed if another dispense committed meanwhile, and then re-checks
+        # `quantity >= n` and computes the new balance on the latest version (which it holds).
+        cursor.execute(
+            f"""WITH locked AS ({_USABLE_LOTS.format(columns=lot_columns)}),
+                first AS (SELECT id FROM locked ORDER BY expiry, id LIMIT 1),
+                taken AS (
+                    UPDATE inventory_lot AS lot SET quantity = lot.quantity - %s, updated_at = %s
+                    FROM first WHERE lot.id = first.id AND lot.quantity >= %s
+                    RETURNING lot.id, lot.quantity),
+                moved AS ({ledger} RETURNING id, lot_id, balance_after)
+                SELECT {columns}, moved.id, moved.balance_after
+                FROM locked LEFT JOIN moved ON moved.lot_id = locked.id
+                ORDER BY locked.id""",  # noqa: S608 - placeholders and model columns
+            [
+                facility_id,
+                [issue.medicine_key],
+                today,
+                issue.quantity,
+                timezone.now(),
+                issue.quantity,
+                *ledger_params,
+            ],
+        )
+        rows = cursor.fetchall()
+    n = len(attnames)
+    lots = [Lot.from_db(connection.alias, attnames, row[:n]) for row in rows]
+    for lot, row in zip(lots, rows, strict=True):
+        if row[n] is not None:
+            movement.lot = lot
+            movement.balance_after = lot.quantity = row[n + 1]
+            mark_saved([movement], [row[n]])
+            return lots, movement
+    return lots, None
+
+
 def stock_issue_fefo(
     actor: Actor,
     *,
@@ -398,14 +515,19 @@ def stock_issue_fefo(
     issues: Sequence[Issue],
     person_id: int,
     at: dt.datetime | None = None,
+    savepoint: bool = True,
 ) -> dict[str, list[StockMovement]]:
     """Internal: take units out of a pharmacy's stock for dispense lines, first-expiring-first-out.
 
-    Called by `prescribing.services.dispense_record`, which checks DISPENSE and owns the transaction;
-    this function checks no permission. Only lots that are not expired on the day of `at` are used,
+    Called by `prescribing.services.dispense_record`, which checks DISPENSE and owns the transaction
+    (and passes `savepoint=False`: a refusal here rolls its whole dispense back, so a savepoint of
+    its own would only cost two round trips); this function checks no permission. Only lots that are not expired on the day of `at` are used,
     earliest expiry first (then oldest lot). All the lots of all the keys involved are locked in one
     statement, in id order, before any is read; if any key lacks units, `InsufficientStock` is raised
     before anything is written. Returns the movements per issue `reference`.
+
+    A single issue that the first lot in FEFO order covers (the usual dispense of one line) is
+    locked, checked and written in that same statement (`_lock_and_issue_from_first_lot`).
     """
     at = _now(at)
     today = timezone.localdate(at)
@@ -415,14 +537,15 @@ def stock_issue_fefo(
     if not demand:
         return {}
     ctx = _Ctx(actor=actor, at=at, operation=uuid.uuid4())
-    with transaction.atomic():
-        locked = list(
-            Lot.objects.select_for_update()
-            .filter(
-                facility=facility, medicine_id__in=list(demand), expiry__gte=today, quantity__gt=0
+    with transaction.atomic(savepoint=savepoint):
+        if len(issues) == 1:
+            locked, moved = _lock_and_issue_from_first_lot(
+                ctx, facility_id=facility.id, issue=issues[0], person_id=person_id, today=today
             )
-            .order_by("id")
-        )
+            if moved is not None:
+                return {issues[0].reference: [moved]}
+        else:
+            locked = _lock_usable_lots(facility.id, sorted(demand), today)
         by_key: dict[str, list[Lot]] = defaultdict(list)
         for lot in sorted(locked, key=lambda lot: (lot.expiry, lot.id)):
             by_key[lot.medicine_id].append(lot)

@@ -4,6 +4,10 @@ Every service owns one transaction and writes its audit row inside it, so a chan
 commit together. Locking order, shared with `inventory.services`: the prescription row first, then
 its lines, then the stock lots (in lot id order) — two pharmacies dispensing the same prescription
 wait for each other instead of both filling the same remainder.
+
+Dispensing is the hot write path (many pharmacists, one shelf), so `dispense_record` talks to the
+database in few, hand-written statements, and touches the stock last: the lot rows every pharmacist
+of a pharmacy shares stay locked only from the stock statement to the commit.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models.fields.mixins import FieldCacheMixin
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
-from bienestar.access.audit import audit_record
+from bienestar.access.audit import audit_record, build_event
 from bienestar.access.errors import Forbidden, NotAuthenticated, OutOfScope
-from bienestar.access.models import AuditAction, User
+from bienestar.access.models import AuditAction, AuditEvent, User
 from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
 from bienestar.clinical.models import Encounter
 from bienestar.core.errors import Conflict, ValidationFailed
+from bienestar.core.sql import insert_sql, mark_saved, select_list
 from bienestar.facilities.models import Facility
 from bienestar.inventory.services import Issue, stock_issue_fefo, validate_units
 from bienestar.people.models import Person, PersonStatus
@@ -428,12 +434,8 @@ def dispense_record(
             earlier = _earlier_dispense(public_id, prescription=prescription, user=_user(actor))
             if earlier is not None:
                 return earlier
-        locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
+        locked, fresh = _lock_with_lines(prescription.pk)
         _refuse_if_not_dispensable(locked, today)
-        fresh = {
-            line.pk: line
-            for line in PrescriptionLine.objects.select_for_update().filter(prescription=locked)
-        }
         dispense = Dispense(
             public_id=public_id or uuid.uuid4(),
             prescription=locked,
@@ -494,10 +496,7 @@ def dispense_record(
                         reference=stock_reference(row.public_id),
                     )
                 )
-        # Stock first: InsufficientStock is raised before any dispensing row exists.
-        stock_issue_fefo(actor, facility=pharmacy, issues=issues, person_id=locked.person_id, at=at)
-        dispense.save(force_insert=True)
-        DispenseLine.objects.bulk_create(dispense_lines)
+        changed: list[PrescriptionLine] = []
         for row in dispense_lines:
             line = row.prescription_line
             if not row.quantity:
@@ -508,22 +507,124 @@ def dispense_record(
                 line.fully_dispensed_at = at
             else:
                 line.status = LineStatus.PARTIALLY_DISPENSED
-            line.save(
-                update_fields=["dispensed_quantity", "status", "fully_dispensed_at", "updated_at"]
-            )
+            changed.append(line)
         if all(line.remaining == 0 for line in fresh.values()):
             locked.status = PrescriptionStatus.COMPLETED
         elif any(line.dispensed_quantity for line in fresh.values()):
             locked.status = PrescriptionStatus.PARTIALLY_DISPENSED
-        locked.save(update_fields=["status", "updated_at"])
-        _audit(
+        event = build_event(
             actor,
-            AuditAction.CREATE,
-            "Dispense",
-            dispense,
-            locked.person_id,
-            prescription=str(locked.public_id),
-            units=sum(row.quantity for row in dispense_lines),
+            action=AuditAction.CREATE,
+            resource_type="Dispense",
+            resource_id=str(dispense.public_id),
+            person_id=locked.person_id,
+            query={
+                "prescription": str(locked.public_id),
+                "units": sum(row.quantity for row in dispense_lines),
+            },
         )
-    prescription.refresh_from_db()
+        _write_dispense(dispense, dispense_lines, locked, changed, event)
+        # Stock last, so that the pharmacy's lots stay locked only from here to the commit. If the
+        # shelf lacks units, InsufficientStock rolls back everything written above: nothing is
+        # written.
+        stock_issue_fefo(
+            actor,
+            facility=pharmacy,
+            issues=issues,
+            person_id=locked.person_id,
+            at=at,
+            savepoint=False,
+        )
+    _refresh_from(prescription, locked)
     return dispense
+
+
+def _lock_with_lines(pk: int) -> tuple[Prescription, dict[int, PrescriptionLine]]:
+    """Lock and read the prescription and its lines in one statement: for each line in position
+    order, the prescription's row (already held after the first) and then the line's."""
+    p_columns, p_attnames = select_list(Prescription, "p")
+    l_columns, l_attnames = select_list(PrescriptionLine, "l")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {p_columns}, {l_columns}
+                FROM prescribing_prescription AS p
+                JOIN prescribing_prescriptionline AS l ON l.prescription_id = p.id
+                WHERE p.id = %s ORDER BY l.position FOR UPDATE""",  # noqa: S608 - column names from the models
+            [pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:  # a prescription without lines (or none at all: DoesNotExist, as before)
+        return Prescription.objects.select_for_update().get(pk=pk), {}
+    n, db = len(p_attnames), connection.alias
+    locked = Prescription.from_db(db, p_attnames, rows[0][:n])
+    lines = (PrescriptionLine.from_db(db, l_attnames, row[n:]) for row in rows)
+    return locked, {line.pk: line for line in lines}
+
+
+def _write_dispense(
+    dispense: Dispense,
+    rows: Sequence[DispenseLine],
+    prescription: Prescription,
+    lines: Sequence[PrescriptionLine],
+    event: AuditEvent,
+) -> None:
+    """Write everything of a dispense but the stock, in one statement: the dispense and its lines,
+    the new dispensed quantities and statuses of the prescription lines it changed and the
+    prescription's status (each with a new `updated_at`), and the audit row. The tables are
+    distinct, so the parts do not depend on the order PostgreSQL runs them in."""
+    now = timezone.now()
+    prescription.updated_at = now
+    dispense_sql, params = insert_sql([dispense])
+    rows_sql, rows_params = insert_sql(rows, computed={"dispense_id": "(SELECT id FROM dispense)"})
+    params += rows_params
+    progress = ""
+    if lines:
+        values = ", ".join(["(%s::bigint, %s::integer, %s::varchar, %s::timestamptz)"] * len(lines))
+        progress = f"""line AS (
+            UPDATE prescribing_prescriptionline AS line
+            SET dispensed_quantity = v.dispensed_quantity, status = v.status,
+                fully_dispensed_at = v.fully_dispensed_at, updated_at = %s
+            FROM (VALUES {values}) AS v (id, dispensed_quantity, status, fully_dispensed_at)
+            WHERE line.id = v.id),"""  # noqa: S608 - placeholders only
+        params.append(now)
+        for line in lines:
+            line.updated_at = now
+            params += [line.pk, line.dispensed_quantity, line.status, line.fully_dispensed_at]
+    params += [prescription.status, now, prescription.pk]
+    audit_sql, audit_params = insert_sql([event])
+    params += audit_params
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH dispense AS ({dispense_sql} RETURNING id),
+                dispense_line AS ({rows_sql} RETURNING id, public_id),
+                {progress}
+                prescription AS (
+                    UPDATE prescribing_prescription SET status = %s, updated_at = %s
+                    WHERE id = %s),
+                audit AS ({audit_sql} RETURNING id)
+                SELECT dispense.id, audit.id, dispense_line.id, dispense_line.public_id
+                FROM dispense, audit, dispense_line""",  # noqa: S608 - placeholders and model columns
+            params,
+        )
+        written = cursor.fetchall()
+    mark_saved([dispense], [written[0][0]])
+    mark_saved([event], [written[0][1]])
+    ids = {public_id: pk for _d, _a, pk, public_id in written}
+    mark_saved(rows, [ids[row.public_id] for row in rows])
+    for row in rows:
+        row.dispense_id = dispense.pk
+
+
+def _refresh_from(prescription: Prescription, fresh: Prescription) -> None:
+    """What `prescription.refresh_from_db()` would do, without reading again: `fresh` is the row
+    as locked and written by this transaction."""
+    meta = Prescription._meta
+    prescription._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    for field in meta.concrete_fields:
+        setattr(prescription, field.attname, getattr(fresh, field.attname))
+        if isinstance(field, FieldCacheMixin) and field.is_cached(prescription):
+            field.delete_cached_value(prescription)
+    for rel in meta.related_objects:
+        if rel.is_cached(prescription):
+            rel.delete_cached_value(prescription)
+    prescription._state.db = fresh._state.db

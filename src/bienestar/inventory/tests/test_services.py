@@ -4,6 +4,7 @@ who may call them, and that the ledger cannot be rewritten."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -17,6 +18,9 @@ from bienestar.inventory.services import (
     CountLine,
     Issue,
     ReceiptLine,
+    _append,
+    _Ctx,
+    _save,
     stock_adjust,
     stock_count,
     stock_issue_fefo,
@@ -289,6 +293,24 @@ def test_issue_takes_first_expiring_non_expired_lots_first(net):
         )
     assert (exc.value.requested, exc.value.available) == (41, 40)
     assert "Existencia insuficiente de 010.000.5165.00" in str(exc.value)
+
+
+def test_a_balance_changed_behind_the_services_back_fails_loudly_and_writes_nothing(net):
+    """Balances are written conditionally on the one read under the lock: a caller that forgot to
+    lock (here: a lot read without one, then changed by someone else) gets an error, not a lost
+    update."""
+    actor = net.actor("pharmacist")
+    lot = receive(actor, net.centre, METFORMIN, 10)
+    stale = Lot.objects.get(pk=lot.pk)
+    Lot.objects.filter(pk=lot.pk).update(quantity=12)
+    before = stock_state()
+    ctx = _Ctx(actor=actor, at=timezone.now(), operation=uuid.uuid4())
+    with (
+        pytest.raises(RuntimeError, match=f"lot {lot.pk} changed while it should have been locked"),
+        transaction.atomic(),
+    ):
+        _save([_append(ctx, stale, kind=MovementKind.ADJUSTMENT, quantity=-3, reason="damaged")])
+    assert stock_state() == before
 
 
 # --- the ledger is append-only ------------------------------------------------------------------

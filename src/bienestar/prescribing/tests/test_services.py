@@ -20,6 +20,7 @@ from bienestar.prescribing import codes
 from bienestar.prescribing.models import (
     DispenseLine,
     LineStatus,
+    Prescription,
     PrescriptionStatus,
     stock_reference,
 )
@@ -144,6 +145,87 @@ def test_full_dispense_completes_and_moves_stock_first_expiring_first(net, jose)
     ]
     event = AuditEvent.objects.latest("id")
     assert (event.action, event.resource_type, event.person_id) == ("create", "Dispense", jose.id)
+
+
+def test_one_line_dispense_takes_the_first_expiring_lot_even_with_a_higher_id(
+    net, jose, django_assert_num_queries
+):
+    pharmacist = net.actor("pharmacist")
+    late = receive(pharmacist, net.centre, METFORMIN, 100, lot_number="LATE")
+    soon = receive(
+        pharmacist, net.centre, METFORMIN, 20, lot_number="SOON", expiry=TODAY + dt.timedelta(40)
+    )
+    assert late.id < soon.id
+    p = prescribe(net, jose, line(METFORMIN, 15))
+    lines = fill(p, 15)
+    # A savepoint (the test's transaction is open), the prescription and its lines locked, the
+    # dispensing rows and the audit row, the stock (locked, taken and logged), the release.
+    with django_assert_num_queries(5):
+        dispense = dispense_record(pharmacist, prescription=p, pharmacy=net.centre, lines=lines)
+    [dl] = DispenseLine.objects.filter(dispense=dispense)
+    [move] = StockMovement.objects.filter(reference=stock_reference(dl.public_id))
+    assert (move.lot_id, move.quantity, move.balance_after, move.person_id) == (
+        soon.id,
+        -15,
+        5,
+        jose.id,
+    )
+    late.refresh_from_db()
+    soon.refresh_from_db()
+    assert (late.quantity, soon.quantity) == (100, 5)
+    # The caller's prescription is what the database now holds, without reading it again.
+    fresh = Prescription.objects.get(pk=p.pk)
+    assert (p.status, p.updated_at) == (PrescriptionStatus.COMPLETED, fresh.updated_at)
+    assert fresh.status == PrescriptionStatus.COMPLETED
+    [pl] = p.lines.all()
+    assert (pl.dispensed_quantity, pl.status, pl.fully_dispensed_at) == (
+        15,
+        "completed",
+        dispense.at,
+    )
+    assert dl.dispense_id == dispense.pk and dispense.pk is not None
+
+
+def test_one_line_dispense_beyond_the_first_lot_spreads_first_expiring_first(net, jose):
+    pharmacist = net.actor("pharmacist")
+    late = receive(pharmacist, net.centre, METFORMIN, 100, lot_number="LATE")
+    soon = receive(
+        pharmacist, net.centre, METFORMIN, 20, lot_number="SOON", expiry=TODAY + dt.timedelta(40)
+    )
+    p = prescribe(net, jose, line(METFORMIN, 30))
+    dispense_record(pharmacist, prescription=p, pharmacy=net.centre, lines=fill(p, 30))
+    moves = StockMovement.objects.filter(kind="dispense").order_by("id")
+    assert [(m.lot_id, m.quantity, m.balance_after) for m in moves] == [
+        (soon.id, -20, 0),
+        (late.id, -10, 90),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shelf", "asked", "available"),
+    [
+        ((30,), 40, 30),  # one lot, short
+        ((20, 15), 40, 35),  # the first lot short, and the two together too
+        ((), 10, 0),  # nothing on the shelf
+    ],
+)
+def test_one_line_dispense_beyond_the_shelf_is_refused_whole(net, jose, shelf, asked, available):
+    pharmacist = net.actor("pharmacist")
+    for i, units in enumerate(shelf):
+        receive(pharmacist, net.centre, METFORMIN, units, lot_number=f"L{i}")
+    p = prescribe(net, jose, line(METFORMIN, 60))
+    before = state()
+    with pytest.raises(InsufficientStock) as refused:
+        dispense_record(
+            pharmacist,
+            prescription=p,
+            pharmacy=net.centre,
+            lines=fill(p, (asked, "out_of_stock")),
+        )
+    assert (refused.value.requested, refused.value.available) == (asked, available)
+    assert state() == before
+    p.refresh_from_db()
+    assert p.status == PrescriptionStatus.ACTIVE
 
 
 def test_partial_dispense_leaves_a_voucher_another_pharmacy_fills(net, jose):
