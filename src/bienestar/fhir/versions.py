@@ -52,16 +52,21 @@ def keep(resource: dict[str, Any], *, origin: str, person_id: int | None) -> Non
     """Keep this state of a resource (idempotent: a version is stored once)."""
     meta = resource.get("meta") or {}
     last_updated = parse_datetime(meta["lastUpdated"]) if meta.get("lastUpdated") else None
-    ResourceVersion.objects.get_or_create(
-        resource_type=resource["resourceType"],
-        resource_id=resource["id"],
-        version_id=version_of(resource),
-        defaults={
-            "last_updated": last_updated,
-            "person_id": person_id,
-            "origin": origin,
-            "resource": resource,
-        },
+    # One INSERT … ON CONFLICT DO NOTHING (the unique constraint on type, id and version) rather
+    # than get_or_create's SELECT, SAVEPOINT, INSERT and RELEASE: every FHIR write runs this.
+    ResourceVersion.objects.bulk_create(
+        [
+            ResourceVersion(
+                resource_type=resource["resourceType"],
+                resource_id=resource["id"],
+                version_id=version_of(resource),
+                last_updated=last_updated,
+                person_id=person_id,
+                origin=origin,
+                resource=resource,
+            )
+        ],
+        ignore_conflicts=True,
     )
 
 
