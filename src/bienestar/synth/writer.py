@@ -312,6 +312,11 @@ def write_population(
             _profile_rows(homes, person_id_of, run_id),
             bar,
         )
+    # Fresh planner statistics: until autovacuum reaches tables just filled by COPY, the name
+    # search and the scoped lists plan as if they were empty (500 ms instead of 70 at 100k people).
+    with connection.cursor() as cursor:
+        for model in (Person, PersonIdentifier, PersonAffiliation, PersonAddress, Household):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return counts
 
 
