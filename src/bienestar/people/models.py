@@ -12,6 +12,7 @@ reversibly:
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
@@ -128,6 +129,17 @@ class Person(BaseModel):
             models.Index(fields=["territory", "status"]),
             models.Index(fields=["birth_date"]),
             GinIndex(OpClass(F("name_search"), name="gin_trgm_ops"), name="person_name_trgm"),
+            # The words of the name (the postings of name search, see NameWord): `&&` on the very
+            # expression `string_to_array(name_search, ' ')` is served by this index.
+            GinIndex(
+                models.Func(
+                    F("name_search"),
+                    models.Value(" "),
+                    function="string_to_array",
+                    output_field=ArrayField(models.TextField()),
+                ),
+                name="person_name_words",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -150,6 +162,22 @@ class Person(BaseModel):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in [self.given_names, self.first_surname, self.second_surname] if p)
+
+
+class NameWord(models.Model):
+    """Every distinct word of every person's `name_search`: the dictionary that name search matches
+    typed words against (with typos) before looking persons up by exact words.
+
+    Kept by PostgreSQL itself (statement-level triggers on people_person, so COPY fills it too; see
+    migration 0003). Words are only ever added: one no person bears any more matches nobody."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(OpClass(F("word"), name="gin_trgm_ops"), name="nameword_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class IssuedHealthId(models.Model):

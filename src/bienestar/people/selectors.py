@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 
 from bienestar.access.actor import Actor
 from bienestar.access.audit import audit_record
@@ -17,12 +16,9 @@ from bienestar.core.errors import ValidationFailed
 from bienestar.people import curp as curp_mod
 from bienestar.people import national_id
 from bienestar.people.models import IdentifierSystem, Person, PersonStatus
+from bienestar.people.name_search import search_by_name
 
 SEARCH_LIMIT_MAX = 100
-# Default 0.6 misses one swapped pair of letters in a short name ("jsoe lopez" scores 0.55).
-NAME_MATCH_THRESHOLD = 0.5
-# Higher thresholds tried first (see `_best_matches`): same results, far fewer rows sorted.
-NAME_MATCH_STEPS = (0.8, 0.65)
 
 
 def persons_visible_to(actor: Actor) -> QuerySet[Person]:
@@ -81,40 +77,17 @@ def person_by_identifier(actor: Actor, *, system: str, value: str) -> Person:
     return _audited_read(actor, person, query={"identifier_system": system})
 
 
-class Similarity(Func):
-    output_field = FloatField()
-
-
 def _normalize_query(text: str) -> str:
     return " ".join((text or "").lower().split())
-
-
-def _best_matches(qs: QuerySet[Person], offset: int, limit: int) -> list[Person]:
-    """The page `[offset, offset + limit)` of the name matches, best first, found by lowering the
-    word-similarity threshold step by step down to NAME_MATCH_THRESHOLD.
-
-    The page is exactly the one the lowest threshold alone would give: rows are ordered by score
-    (word similarity) first, so when at least `offset + limit` rows score at or above a higher
-    threshold, every row below it ranks after them and cannot be on the page. The higher steps are
-    cheap because pg_trgm's GIN index keeps only rows holding that share of the query's trigrams:
-    "maria hernadnez" at 0.5 also matches every Hernández (tens of thousands at a million people)
-    and sorts them all; at 0.7 it keeps the few thousand María Hernández."""
-    page: list[Person] = []
-    for threshold in (*NAME_MATCH_STEPS, NAME_MATCH_THRESHOLD):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [threshold])
-            page = list(qs[offset : offset + limit])
-        if len(page) == limit:
-            break
-    return page
 
 
 def person_search(
     actor: Actor, *, text: str, limit: int = 20, offset: int = 0, include_merged: bool = False
 ) -> list[Person]:
     """Exact by national health ID or CURP when the text is one; otherwise by name, accent-insensitive
-    and tolerant of typos (trigram word similarity on the unaccented full name), best match first.
-    One audit row records the query's kind and every person returned."""
+    and tolerant of typos (`name_search.search_by_name`), best match first: highest trigram word similarity of
+    the query with the unaccented full name, then highest similarity (least left over), then first
+    surname. One audit row records the query's kind and every person returned."""
     qs = persons_visible_to(actor)
     limit = max(1, min(limit, SEARCH_LIMIT_MAX))
     raw = (text or "").strip()
@@ -135,17 +108,7 @@ def person_search(
         q = _normalize_query(raw)
         if not include_merged:
             qs = qs.filter(status=PersonStatus.ACTIVE)
-        unaccented = Func(Value(q), function="bienestar_unaccent")
-        qs = (
-            qs.annotate(
-                score=Similarity(unaccented, F("name_search"), function="word_similarity"),
-                # Ties on the best-matching words go to the name with least left over.
-                closeness=Similarity(unaccented, F("name_search"), function="similarity"),
-            )
-            .extra(where=["bienestar_unaccent(%s) <%% people_person.name_search"], params=[q])
-            .order_by("-score", "-closeness", "first_surname", "id")
-        )
-        results = _best_matches(qs, offset, limit)
+        results = search_by_name(qs, q, offset, limit)
     audit_record(
         actor,
         action=AuditAction.SEARCH,

@@ -119,6 +119,16 @@ def test_network_is_complete_and_its_identifiers_are_valid():
     cdmx = sum(p.startswith("MX.09.") for p in paths) / N
     assert 0.5 <= cdmx <= 0.62  # 9.2 of 16.4 million
 
+    # Name search's dictionary of name words is kept by a statement trigger, which COPY fires too.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT w.word), count(DISTINCT w.word) FILTER (WHERE NOT EXISTS "
+            "(SELECT 1 FROM people_nameword n WHERE n.word = w.word)) FROM people_person, "
+            "unnest(string_to_array(name_search, ' ')) AS w(word) WHERE w.word <> ''"
+        )
+        words, missing = cursor.fetchone()
+    assert words > 50 and missing == 0
+
     run = SynthRun.objects.get()
     assert run.finished_at is not None and run.summary["counts"]["people"] == N
     assert AuditEvent.objects.filter(resource_type="SynthRun", resource_id=str(run.id)).exists()
