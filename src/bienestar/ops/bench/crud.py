@@ -359,6 +359,19 @@ def _drop_baseline(raw: Any) -> None:
     raw.execute(f"DROP TABLE IF EXISTS {', '.join(COPIES)}")
 
 
+def run_pgbench(argv: list[str], seconds: float) -> tuple[Any, float]:
+    """Run pgbench (`argv`), raise RuntimeError when it fails; its output and the CPU it used
+    (cores x seconds, from the kernel's accounting of the finished child)."""
+    cpu_before = _children_cpu()
+    out = subprocess.run(  # noqa: S603 - pgbench with arguments built by the bench
+        argv, capture_output=True, text=True, timeout=seconds + 120, check=False
+    )
+    generator_cpu = _children_cpu() - cpu_before
+    if out.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {out.stderr.strip()[-300:]}")
+    return out, generator_cpu
+
+
 def _run_pgbench(pgbench: str, seconds: float) -> dict[str, Any]:
     raw = raw_connection()
     folder = Path(tempfile.mkdtemp(prefix="bienestar-pgbench-"))
@@ -380,13 +393,7 @@ def _run_pgbench(pgbench: str, seconds: float) -> dict[str, Any]:
             *files,
             os.environ["DATABASE_URL"],
         ]
-        cpu_before = _children_cpu()
-        out = subprocess.run(  # noqa: S603 - pgbench with arguments built here
-            argv, capture_output=True, text=True, timeout=seconds + 120, check=False
-        )
-        generator_cpu = _children_cpu() - cpu_before
-        if out.returncode != 0:
-            raise RuntimeError(f"pgbench failed: {out.stderr.strip()[-300:]}")
+        out, generator_cpu = run_pgbench(argv, seconds)
         latencies = []
         for log in folder.glob("log*"):
             for line in log.read_text().splitlines():

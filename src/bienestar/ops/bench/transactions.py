@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -37,12 +36,12 @@ from bienestar.ops.bench import cleanup
 from bienestar.ops.bench import server as server_mod
 from bienestar.ops.bench.common import Metric, metric, raw_connection
 from bienestar.ops.bench.crud import (
-    _children_cpu,
     _columns,
     _lua_string,
     _run_wrk,
     ensure_wrk,
     find_pgbench,
+    run_pgbench,
 )
 
 CLIENTS = 8
@@ -234,13 +233,7 @@ def _run_pgbench(pgbench: str, seconds: float) -> dict[str, Any]:
             str(folder / "bundle.sql"),
             os.environ["DATABASE_URL"],
         ]
-        cpu_before = _children_cpu()
-        out = subprocess.run(  # noqa: S603 - pgbench with arguments built here
-            argv, capture_output=True, text=True, timeout=seconds + 120, check=False
-        )
-        generator_cpu = _children_cpu() - cpu_before
-        if out.returncode != 0:
-            raise RuntimeError(f"pgbench failed: {out.stderr.strip()[-300:]}")
+        _out, generator_cpu = run_pgbench(argv, seconds)
         written = sum(
             int(raw.execute(f"SELECT count(*) FROM {copy}").fetchone()[0])  # noqa: S608 - constant names
             for copy in COPIES
