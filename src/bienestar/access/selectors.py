@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.apps import apps
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,14 +46,33 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _within(field: str, scope: str) -> Q:
+    return Q(**{field: scope}) | Q(**{f"{field}__startswith": scope + "."})
+
+
+def _in_scope(actor: Actor, qs: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """An auditor of a country sees its whole log; an auditor of a state (or a smaller territory)
+    sees what concerns it: accesses to the records of persons living there, by anyone, and what
+    the users of that territory did."""
+    scope = actor.scope_path
+    if scope is None:
+        return qs.none()
+    if "." not in scope:
+        return qs
+    person = apps.get_model("people", "Person")  # access is below people: no import at load time
+    residents = person.objects.filter(_within("territory__path", scope)).values("pk")
+    return qs.filter(Q(person_id__in=residents) | _within("actor__territory__path", scope))
+
+
 def audit_events(actor: Actor, *, filters: AuditFilters) -> QuerySet[AuditEvent]:
-    """Newest first. Not audited by itself: `audit_page` and `audit_export` record the read."""
+    """Newest first, within the auditor's territory (`_in_scope`). Not audited by itself:
+    `audit_page` and `audit_export` record the read."""
     require(actor, Permission.AUDIT_READ)
     if filters.action and filters.action not in AuditAction.values:
         raise ValidationFailed(_("Acción desconocida."), field="action")
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise ValidationFailed(_("La fecha inicial es posterior a la final."), field="date_from")
-    qs = AuditEvent.objects.order_by("-at", "-id")
+    qs = _in_scope(actor, AuditEvent.objects.order_by("-at", "-id"))
     if filters.actor:
         qs = qs.filter(actor_username=filters.actor.strip())
     if filters.action:

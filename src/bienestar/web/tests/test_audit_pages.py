@@ -179,3 +179,50 @@ def test_log_page_queries_do_not_grow_with_the_events(client_for, users):
         client.get(LOG)
 
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_state_auditor_sees_only_what_concerns_the_state(client_for, users, geo):
+    """Oaxaca's auditor: what Oaxaca's users did, and any access to an Oaxaca resident's record
+    (even by a user of another state); not what Hidalgo's users did with Hidalgo's residents. A
+    national auditor sees it all."""
+    from bienestar.access.models import User
+    from bienestar.access.roles import Role
+    from bienestar.access.tests.factories import UserFactory
+    from bienestar.people.tests.factories import PersonFactory
+
+    oaxacan = PersonFactory(territory=geo["oaxaca_centro"])
+    hidalgan = PersonFactory(territory=geo["pachuca"])
+    hgo = users["other_state_clinician"]
+
+    def read(user: User, person_id: int | None, rid: str) -> None:
+        audit_record(
+            actor_for(user),
+            action=AuditAction.READ,
+            resource_type="Person",
+            resource_id=rid,
+            person_id=person_id,
+        )
+
+    read(users["clinician"], None, "oaxaca-staff")
+    read(hgo, oaxacan.pk, "oaxacan-by-hidalgo")
+    read(hgo, hidalgan.pk, "hidalgan-by-hidalgo")
+    read(hgo, None, "hidalgo-staff")
+
+    seen = {e.resource_id for e in client_for(users["auditor"]).get(LOG).context["events"]}
+    assert {"oaxaca-staff", "oaxacan-by-hidalgo"} <= seen
+    assert not seen & {"hidalgan-by-hidalgo", "hidalgo-staff"}
+    csv_ids = {r["resource_id"] for r in _csv_rows(client_for(users["auditor"]).get(CSV))}
+    assert not csv_ids & {"hidalgan-by-hidalgo", "hidalgo-staff"}
+
+    national = UserFactory(
+        username="national_auditor",
+        role=Role.AUDITOR,
+        territory=users["national_coordinator"].territory,
+    )
+    everything = {e.resource_id for e in client_for(national).get(LOG).context["events"]}
+    assert {
+        "oaxaca-staff",
+        "oaxacan-by-hidalgo",
+        "hidalgan-by-hidalgo",
+        "hidalgo-staff",
+    } <= everything
