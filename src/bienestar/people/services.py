@@ -22,7 +22,6 @@ from bienestar.people import national_id
 from bienestar.people.models import (
     ChangeSource,
     IdentifierSystem,
-    IssuedHealthId,
     Person,
     PersonChange,
     PersonIdentifier,
@@ -111,15 +110,7 @@ def _in_scope(actor: Actor, territory: Territory) -> bool:
 
 def issue_national_health_id() -> str:
     """Reserve a fresh ID in the issued-ID registry. Must run inside a transaction."""
-    for _attempt in range(MAX_ID_ATTEMPTS):
-        candidate = national_id.generate()
-        try:
-            with transaction.atomic():
-                IssuedHealthId.objects.create(value=candidate)
-            return candidate
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not issue a unique national health ID")  # pragma: no cover
+    return issue_national_health_ids(1)[0]
 
 
 def issue_national_health_ids(count: int) -> list[str]:
