@@ -6,6 +6,7 @@ bundles and bulk export all read this one registry.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,19 @@ def all_types() -> list[ResourceDef]:
     return [REGISTRY[name] for name in sorted(REGISTRY)]
 
 
+_loading = threading.Lock()
+_loaded = False
+
+
 def _ensure_loaded() -> None:
-    if not REGISTRY:
-        from bienestar.fhir import resources  # noqa: F401 - registers every type
+    """Import the resource modules (they register every type) once. Under a lock, and marked done
+    only after the import finished: a gunicorn worker's threads all arrive at once on a fresh
+    process, and one seeing the registry half filled answered "type not supported"."""
+    global _loaded
+    if _loaded:
+        return
+    with _loading:
+        if not _loaded:
+            from bienestar.fhir import resources  # noqa: F401 - registers every type
+
+            _loaded = True
