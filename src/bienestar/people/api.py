@@ -17,6 +17,7 @@ from pydantic import model_validator
 
 from bienestar.access.api_auth import request_actor
 from bienestar.access.errors import OutOfScope
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL, page
 from bienestar.people import national_id, selectors, services
 from bienestar.people.models import (
@@ -180,7 +181,12 @@ def _detail(p: Person) -> dict[str, Any]:
 # Fixed paths are declared before `/{public_id}` so that they are matched first.
 
 
-@router.get("/", response=PersonPage, summary="Search persons by name, national health ID or CURP")
+@router.get(
+    "/",
+    response=PersonPage,
+    summary="Search persons by name, national health ID or CURP",
+    openapi_extra=reads("Patient"),
+)
 def person_search(
     request: HttpRequest,
     q: str = Query(
@@ -200,7 +206,10 @@ def person_search(
 
 
 @router.get(
-    "/by-national-id/{value}", response=PersonOut, summary="One person by national health ID"
+    "/by-national-id/{value}",
+    response=PersonOut,
+    summary="One person by national health ID",
+    openapi_extra=reads("Patient"),
 )
 def person_by_national_id(
     request: HttpRequest, value: str = Path(..., max_length=20, pattern=NO_NUL)
@@ -212,6 +221,7 @@ def person_by_national_id(
     "/by-identifier",
     response=PersonOut,
     summary="One person by identifier (CURP, NSS, Colombian document…)",
+    openapi_extra=reads("Patient"),
 )
 def person_by_identifier(
     request: HttpRequest,
@@ -224,7 +234,10 @@ def person_by_identifier(
 
 
 @router.post(
-    "/", response={201: PersonOut}, summary="Register a person and issue a national health ID"
+    "/",
+    response={201: PersonOut},
+    summary="Register a person and issue a national health ID",
+    openapi_extra=writes("Patient"),
 )
 def person_register(request: HttpRequest, payload: PersonIn) -> Status[dict[str, Any]]:
     data = services.PersonInput(
@@ -246,20 +259,33 @@ def person_register(request: HttpRequest, payload: PersonIn) -> Status[dict[str,
     return Status(201, _detail(person))
 
 
-@router.get("/{public_id}", response=PersonOut, summary="One person by public_id")
+@router.get(
+    "/{public_id}",
+    response=PersonOut,
+    summary="One person by public_id",
+    openapi_extra=reads("Patient"),
+)
 def person_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _detail(selectors.person_get(request_actor(request), public_id=public_id))
 
 
 @router.get(
-    "/{public_id}/identifiers", response=list[IdentifierOut], summary="A person's identifiers"
+    "/{public_id}/identifiers",
+    response=list[IdentifierOut],
+    summary="A person's identifiers",
+    openapi_extra=reads("Patient"),
 )
 def person_identifiers(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
     person = selectors.person_get(request_actor(request), public_id=public_id)
     return [_identifier(i) for i in person.identifiers.order_by("system", "id")]
 
 
-@router.patch("/{public_id}", response=PersonOut, summary="Update a person's demographic fields")
+@router.patch(
+    "/{public_id}",
+    response=PersonOut,
+    summary="Update a person's demographic fields",
+    openapi_extra=writes("Patient"),
+)
 def person_update(request: HttpRequest, public_id: UUID, payload: PersonPatch) -> dict[str, Any]:
     actor = request_actor(request)
     changes = payload.model_dump(exclude_unset=True)
