@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL
 from bienestar.scheduling import selectors, services
 from bienestar.scheduling.models import Appointment, Schedule, Service
@@ -160,13 +161,21 @@ def _appointment(a: Appointment, waiting: int | None = None) -> dict[str, Any]:
 
 
 @router.get(
-    "/facilities/{facility}/services", response=list[ServiceOut], summary="Services of a unit"
+    "/facilities/{facility}/services",
+    response=list[ServiceOut],
+    summary="Services of a unit",
+    openapi_extra=reads("HealthcareService"),
 )
 def service_list(request: HttpRequest, facility: UUID) -> list[dict[str, Any]]:
     return [_service(s) for s in selectors.services_of(request_actor(request), facility=facility)]
 
 
-@router.post("/services", response={201: ServiceOut}, summary="Create a bookable service")
+@router.post(
+    "/services",
+    response={201: ServiceOut},
+    summary="Create a bookable service",
+    openapi_extra=writes("HealthcareService"),
+)
 def service_create(request: HttpRequest, payload: ServiceIn) -> Status[dict[str, Any]]:
     s = services.service_create(
         request_actor(request),
@@ -181,7 +190,10 @@ def service_create(request: HttpRequest, payload: ServiceIn) -> Status[dict[str,
 
 
 @router.post(
-    "/schedules", response={201: ScheduleOut}, summary="Create an agenda with weekly hours"
+    "/schedules",
+    response={201: ScheduleOut},
+    summary="Create an agenda with weekly hours",
+    openapi_extra=writes("Schedule"),
 )
 def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[dict[str, Any]]:
     actor = request_actor(request)
@@ -208,7 +220,10 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[dict[st
 
 
 @router.get(
-    "/facilities/{facility}/slots", response=list[SlotOut], summary="Slots of a unit on local days"
+    "/facilities/{facility}/slots",
+    response=list[SlotOut],
+    summary="Slots of a unit on local days",
+    openapi_extra=reads("Schedule", "Slot"),
 )
 def slot_search(
     request: HttpRequest,
@@ -235,14 +250,24 @@ def slot_search(
     return [_slot(s, found.zone) for s in found.slots[:limit]]
 
 
-@router.post("/holds", response={201: AppointmentOut}, summary="Hold a slot for a few minutes")
+@router.post(
+    "/holds",
+    response={201: AppointmentOut},
+    summary="Hold a slot for a few minutes",
+    openapi_extra=writes("Appointment"),
+)
 def hold_create(request: HttpRequest, payload: HoldIn) -> Status[dict[str, Any]]:
     return Status(
         201, _appointment(services.appointment_hold(request_actor(request), slot=payload.slot))
     )
 
 
-@router.post("/appointments", response={201: AppointmentOut}, summary="Book a person into a slot")
+@router.post(
+    "/appointments",
+    response={201: AppointmentOut},
+    summary="Book a person into a slot",
+    openapi_extra=writes("Appointment"),
+)
 def appointment_book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
     a = services.appointment_book(
         request_actor(request),
@@ -254,7 +279,12 @@ def appointment_book(request: HttpRequest, payload: BookIn) -> Status[dict[str, 
     return Status(201, _appointment(a))
 
 
-@router.get("/appointments/{public_id}", response=AppointmentOut, summary="One appointment")
+@router.get(
+    "/appointments/{public_id}",
+    response=AppointmentOut,
+    summary="One appointment",
+    openapi_extra=reads("Appointment"),
+)
 def appointment_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _appointment(selectors.appointment_get(request_actor(request), appointment=public_id))
 
@@ -263,6 +293,7 @@ def appointment_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     "/appointments/{public_id}/status",
     response=AppointmentOut,
     summary="Change an appointment's state",
+    openapi_extra=writes("Appointment"),
 )
 def appointment_status(request: HttpRequest, public_id: UUID, payload: StatusIn) -> dict[str, Any]:
     a = services.appointment_transition(
@@ -276,7 +307,10 @@ def appointment_status(request: HttpRequest, public_id: UUID, payload: StatusIn)
 
 
 @router.post(
-    "/appointments/{public_id}/undo-no-show", response=AppointmentOut, summary="Undo a no-show mark"
+    "/appointments/{public_id}/undo-no-show",
+    response=AppointmentOut,
+    summary="Undo a no-show mark",
+    openapi_extra=writes("Appointment"),
 )
 def appointment_undo_no_show(
     request: HttpRequest, public_id: UUID, payload: UndoIn
@@ -286,7 +320,12 @@ def appointment_undo_no_show(
     )
 
 
-@router.post("/walk-ins", response={201: AppointmentOut}, summary="Register a walk-in (unifila)")
+@router.post(
+    "/walk-ins",
+    response={201: AppointmentOut},
+    summary="Register a walk-in (unifila)",
+    openapi_extra=writes("Appointment"),
+)
 def walk_in(request: HttpRequest, payload: WalkInIn) -> Status[dict[str, Any]]:
     a = services.walk_in_register(
         request_actor(request),
@@ -298,7 +337,12 @@ def walk_in(request: HttpRequest, payload: WalkInIn) -> Status[dict[str, Any]]:
     return Status(201, _appointment(a))
 
 
-@router.get("/day", response=list[AppointmentOut], summary="The day's list of a unit, in order")
+@router.get(
+    "/day",
+    response=list[AppointmentOut],
+    summary="The day's list of a unit, in order",
+    openapi_extra=reads("Appointment"),
+)
 def day(
     request: HttpRequest, facility: UUID | None = None, day: dt.date | None = None
 ) -> list[dict[str, Any]]:
@@ -310,6 +354,7 @@ def day(
     "/persons/{person}/appointments",
     response=list[AppointmentOut],
     summary="A person's appointments",
+    openapi_extra=reads("Appointment"),
 )
 def person_appointments(request: HttpRequest, person: UUID) -> list[dict[str, Any]]:
     return [
