@@ -19,11 +19,10 @@ from bienestar.access.api_auth import request_actor
 from bienestar.access.errors import OutOfScope
 from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL, page
-from bienestar.people import national_id, selectors, services
+from bienestar.people import identifier_systems, national_id, selectors, services
 from bienestar.people.models import (
     ChangeSource,
     Disability,
-    IdentifierSystem,
     Person,
     PersonIdentifier,
     Sex,
@@ -37,8 +36,15 @@ router = Router(tags=["people"])
 
 
 class IdentifierIn(Schema):
-    system: IdentifierSystem
-    value: str = Field(..., min_length=1, max_length=40, pattern=NO_NUL)
+    system: str = Field(
+        ...,
+        min_length=1,
+        max_length=255,
+        pattern=NO_NUL,
+        description="A registered system's code (curp, imss-nss, co-cc…) or any system URI",
+        examples=["curp", "urn:oid:2.16.840.1.113883.4.629"],
+    )
+    value: str = Field(..., min_length=1, max_length=120, pattern=NO_NUL)
     source: str = Field("", max_length=40, pattern=NO_NUL)
 
 
@@ -102,6 +108,7 @@ class TerritoryRef(Schema):
 
 class IdentifierOut(Schema):
     system: str
+    system_uri: str
     value: str
     source: str
     valid_until: dt.date | None
@@ -160,7 +167,13 @@ def _summary(p: Person) -> dict[str, Any]:
 
 
 def _identifier(i: PersonIdentifier) -> dict[str, Any]:
-    return {"system": i.system, "value": i.value, "source": i.source, "valid_until": i.valid_until}
+    return {
+        "system": i.system,
+        "system_uri": identifier_systems.uri_for_code(i.system),
+        "value": i.value,
+        "source": i.source,
+        "valid_until": i.valid_until,
+    }
 
 
 def _detail(p: Person) -> dict[str, Any]:
@@ -225,8 +238,8 @@ def person_by_national_id(
 )
 def person_by_identifier(
     request: HttpRequest,
-    system: IdentifierSystem,
-    value: str = Query(..., min_length=1, max_length=40, pattern=NO_NUL),
+    system: str = Query(..., min_length=1, max_length=255, pattern=NO_NUL),
+    value: str = Query(..., min_length=1, max_length=120, pattern=NO_NUL),
 ) -> dict[str, Any]:
     return _detail(
         selectors.person_by_identifier(request_actor(request), system=system, value=value)
