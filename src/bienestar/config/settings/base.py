@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "bienestar.clinical",
     "bienestar.inventory",
     "bienestar.prescribing",
+    "bienestar.scheduling",
     "bienestar.fhir",
     "bienestar.fhir.bulk",
     "bienestar.reference",
