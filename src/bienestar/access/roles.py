@@ -36,6 +36,9 @@ class Permission(enum.Enum):
     STOCK_READ = "stock.read"
     STOCK_WRITE = "stock.write"
     INDICATOR_READ = "indicator.read"
+    # Outreach (issue 12): field work on assigned sectors; rollout planning by coordinators.
+    OUTREACH_FIELD = "outreach.field"
+    OUTREACH_PLAN = "outreach.plan"
 
 
 _ALL_REGISTRY = {Permission.REGISTRY_READ, Permission.WORKFORCE_READ}
@@ -59,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            Permission.OUTREACH_PLAN,
             *_ALL_REGISTRY,
         }
     ),
@@ -68,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            Permission.OUTREACH_PLAN,
             *_ALL_REGISTRY,
         }
     ),
@@ -105,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.HOUSEHOLD_WRITE,
             Permission.REGISTRY_READ,
+            Permission.OUTREACH_FIELD,
         }
     ),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, *_ALL_REGISTRY}),

@@ -12,5 +12,6 @@ urlpatterns = [
     re_path(r"^api/", health.api_not_found),
     path("fhir/", include("bienestar.fhir.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("territorial/", include("bienestar.outreach.urls")),
     path("", include("bienestar.web.urls")),
 ]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "bienestar.clinical",
     "bienestar.inventory",
     "bienestar.prescribing",
+    "bienestar.outreach",
     "bienestar.fhir",
     "bienestar.fhir.bulk",
     "bienestar.reference",
