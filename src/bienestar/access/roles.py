@@ -39,6 +39,10 @@ class Permission(enum.Enum):
     # Outreach (issue 12): field work on assigned sectors; rollout planning by coordinators.
     OUTREACH_FIELD = "outreach.field"
     OUTREACH_PLAN = "outreach.plan"
+    SCHEDULE_READ = "schedule.read"
+    SCHEDULE_MANAGE = "schedule.manage"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_WRITE = "appointment.write"
 
 
 _ALL_REGISTRY = {Permission.REGISTRY_READ, Permission.WORKFORCE_READ}
@@ -47,6 +51,12 @@ _CLINICAL_ALL = {
     Permission.CLINICAL_WRITE,
     Permission.PRESCRIBE,
     Permission.PRESCRIPTION_READ,
+}
+_SCHEDULING = {
+    Permission.SCHEDULE_READ,
+    Permission.SCHEDULE_MANAGE,
+    Permission.APPOINTMENT_READ,
+    Permission.APPOINTMENT_WRITE,
 }
 _PHARMACY = {
     Permission.PRESCRIPTION_READ,
@@ -63,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
             Permission.OUTREACH_PLAN,
+            Permission.SCHEDULE_READ,
             *_ALL_REGISTRY,
         }
     ),
@@ -73,6 +84,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
             Permission.OUTREACH_PLAN,
+            Permission.SCHEDULE_READ,
             *_ALL_REGISTRY,
         }
     ),
@@ -84,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.PRESCRIPTION_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            *_SCHEDULING,
             *_ALL_REGISTRY,
         }
     ),
@@ -94,6 +107,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             *_CLINICAL_ALL,
+            *_SCHEDULING,
             *_ALL_REGISTRY,
         }
     ),
@@ -122,6 +136,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_WRITE,
             *_CLINICAL_ALL,
             *_PHARMACY,
+            Permission.SCHEDULE_READ,
+            Permission.APPOINTMENT_READ,
+            Permission.APPOINTMENT_WRITE,
             *_ALL_REGISTRY,
         }
     ),

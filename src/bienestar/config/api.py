@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from bienestar.access.api_auth import BearerOrSession
+from bienestar.access.api_auth import BearerOrSession, declared_access
 from bienestar.core.errors import DomainError
 
 api = NinjaAPI(
@@ -16,6 +16,9 @@ api = NinjaAPI(
     auth=BearerOrSession(),
     urls_namespace="api",
 )
+# Every operation declares what it touches (openapi_extra=reads(...)/writes(...), access.scopes);
+# bearer tokens are checked against it. See docs/adr/0004, addendum on the JSON API.
+api.add_decorator(declared_access, mode="view")
 
 
 @api.exception_handler(DomainError)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -71,6 +72,22 @@ def database_url() -> str:
     os.environ["DATABASE_URL"] = url
     os.environ["BIENESTAR_EMBEDDED_DB"] = "1"
     return url
+
+
+def connection_url(settings: Mapping[str, Any]) -> str:
+    """The DATABASE_URL of Django connection settings (`connection.settings_dict`), for a child
+    process that must use the same database as this one (under pytest: the test database).
+
+    The one place such a URL is built. A host that is a socket directory (the embedded server) is
+    percent-encoded, as `database_url()` writes it; user and password are percent-encoded too."""
+    user = quote(settings.get("USER") or "postgres", safe="")
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
+    host = str(settings.get("HOST") or "127.0.0.1")
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    name = quote(str(settings["NAME"]), safe="")
+    return f"postgresql://{user}{password}@{host}{port}/{name}"
 
 
 def database_settings() -> dict[str, Any]:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("fhir/", include("bienestar.fhir.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("territorial/", include("bienestar.outreach.urls")),
+    path("agenda/", include("bienestar.scheduling.urls")),
     path("", include("bienestar.web.urls")),
 ]

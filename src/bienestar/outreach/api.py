@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, NO_NUL, page
 from bienestar.outreach import plan_selectors, planning
 from bienestar.outreach.models import PriorityScheme
@@ -82,7 +83,12 @@ def _sector_out(s: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/sectors/", response=SectorPage, summary="Sectors (cadastral sectors, AGEB)")
+@router.get(
+    "/sectors/",
+    response=SectorPage,
+    summary="Sectors (cadastral sectors, AGEB)",
+    openapi_extra=reads("Location"),
+)
 def sector_list(
     request: HttpRequest,
     territory: str | None = Query(None, max_length=120, pattern=PATH_PATTERN),
@@ -103,7 +109,10 @@ def sector_list(
 
 
 @router.get(
-    "/sectors/{public_id}", response=SectorDetailOut, summary="A sector, its score explained"
+    "/sectors/{public_id}",
+    response=SectorDetailOut,
+    summary="A sector, its score explained",
+    openapi_extra=reads("Location"),
 )
 def sector_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     actor = request_actor(request)
@@ -167,12 +176,22 @@ def _scheme_out(s: PriorityScheme) -> dict[str, Any]:
     }
 
 
-@router.get("/schemes/", response=list[SchemeOut], summary="Published priority schemes")
+@router.get(
+    "/schemes/",
+    response=list[SchemeOut],
+    summary="Published priority schemes",
+    openapi_extra=reads("PlanDefinition"),
+)
 def scheme_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_scheme_out(s) for s in plan_selectors.schemes_list(request_actor(request))]
 
 
-@router.post("/schemes/", response={201: SchemeOut}, summary="Publish a new scheme version")
+@router.post(
+    "/schemes/",
+    response={201: SchemeOut},
+    summary="Publish a new scheme version",
+    openapi_extra=writes("PlanDefinition"),
+)
 def scheme_publish(request: HttpRequest, payload: SchemeIn) -> Status[dict[str, Any]]:
     scheme = planning.scheme_publish(
         request_actor(request),
@@ -234,7 +253,12 @@ def _plan_out(request: HttpRequest, plan: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/plans/", response={201: PlanOut}, summary="Make a rollout plan from a scheme")
+@router.post(
+    "/plans/",
+    response={201: PlanOut},
+    summary="Make a rollout plan from a scheme",
+    openapi_extra=writes("PlanDefinition"),
+)
 def plan_create(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]:
     actor = request_actor(request)
     scheme = plan_selectors.scheme_get(actor, public_id=payload.scheme)
@@ -251,7 +275,12 @@ def plan_create(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]
     return Status(201, _plan_out(request, plan))
 
 
-@router.get("/plans/{public_id}", response=PlanOut, summary="A rollout plan by phase")
+@router.get(
+    "/plans/{public_id}",
+    response=PlanOut,
+    summary="A rollout plan by phase",
+    openapi_extra=reads("PlanDefinition"),
+)
 def plan_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     plan = plan_selectors.plan_get(request_actor(request), public_id=public_id)
     return _plan_out(request, plan)

@@ -60,6 +60,52 @@ class IdentifierSystem(models.TextChoices):
     RECORD = "record", _("Número de expediente institucional")
 
 
+class ValidationRule(models.TextChoices):
+    """How the values of an identifier system are checked (see people/identifier_systems.py)."""
+
+    CURP = "curp", _("CURP: estructura oficial y dígito verificador de RENAPO")
+    IMSS_NSS = "imss-nss", _("NSS del IMSS: 11 dígitos")
+    CO_DOCUMENT = "co-document", _("Documento colombiano: letras y dígitos")
+    UPPER_TEXT = "upper-text", _("Texto, en mayúsculas")
+    AS_GIVEN = "as-given", _("Sin regla conocida: se guarda como llega")
+
+
+class SystemStatus(models.TextChoices):
+    VERIFIED = "verified", _("Verificado")
+    UNVERIFIED = "unverified", _("Sin verificar")
+
+
+class IdentifierSystemEntry(models.Model):
+    """One identifier system in the registry: the systems Bienestar knows (seeded with their rules)
+    and every other system a client has sent (added `unverified`, its values stored as given).
+
+    `code` is what `PersonIdentifier.system` holds: the short code of a seeded system (``curp``),
+    or the URI itself for any other system, so a stored identifier maps to its URI without a
+    lookup (people/identifier_systems.py)."""
+
+    code = models.CharField(max_length=255, unique=True)
+    uri = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    issuer = models.CharField(max_length=200, blank=True, help_text=_("Institución que lo emite"))
+    country = models.CharField(max_length=2, blank=True, help_text=_("País (ISO 3166-1 alfa-2)"))
+    rule = models.CharField(
+        max_length=20, choices=ValidationRule.choices, default=ValidationRule.AS_GIVEN
+    )
+    status = models.CharField(
+        max_length=12, choices=SystemStatus.choices, default=SystemStatus.UNVERIFIED
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    first_seen_via = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("sistema de identificadores")
+        verbose_name_plural = _("sistemas de identificadores")
+
+    def __str__(self) -> str:
+        return self.name or self.uri
+
+
 class AffiliationScheme(models.TextChoices):
     NONE = "none", _("Sin seguridad social")
     IMSS = "imss", "IMSS"
@@ -189,8 +235,9 @@ class IssuedHealthId(models.Model):
 
 class PersonIdentifier(BaseModel):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
-    system = models.CharField(max_length=20, choices=IdentifierSystem.choices)
-    value = models.CharField(max_length=40)
+    # The code of an IdentifierSystemEntry: a seeded system's code (IdentifierSystem) or a URI.
+    system = models.CharField(max_length=255)
+    value = models.CharField(max_length=120)
     source = models.CharField(
         max_length=40, blank=True, help_text=_("Institución o sistema que lo registró")
     )

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "procrastinate.contrib.django",
     "bienestar.core",
     "bienestar.access",
     "bienestar.territories",
@@ -66,12 +67,14 @@ INSTALLED_APPS = [
     "bienestar.inventory",
     "bienestar.prescribing",
     "bienestar.outreach",
+    "bienestar.scheduling",
     "bienestar.fhir",
     "bienestar.fhir.bulk",
     "bienestar.reference",
     "bienestar.synth",
     "bienestar.web",
     "bienestar.ops",
+    "bienestar.jobs",
 ]
 
 MIDDLEWARE = [
@@ -189,3 +192,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Background jobs (ADR 0009): Procrastinate on this same PostgreSQL, tasks in each app's tasks.py.
+from bienestar.jobs.conf import *  # noqa: E402, F403

@@ -29,6 +29,7 @@ from bienestar.fhir.mappers.common import (
     parse_human_name,
     reference,
 )
+from bienestar.people import identifier_systems
 from bienestar.people.models import (
     Person,
     PersonAddress,
@@ -203,12 +204,14 @@ def patient_from_fhir(data: Mapping[str, Any]) -> PatientInput:
         if system == systems.NATIONAL_HEALTH_ID:
             national = value.replace("-", "").replace(" ", "").upper()
             continue
-        domain = systems.DOMAIN_IDENTIFIER_SYSTEM.get(system or "")
-        if domain is None:
-            raise MappingError(
-                _("Sistema de identificador desconocido: %(s)s.") % {"s": system or "-"},
-                f"{path}.system",
-            )
+        if not isinstance(system, str) or not system.strip():
+            raise MappingError(_("Indique el sistema del identificador."), f"{path}.system")
+        # Any system is accepted (an unknown one is stored as given and added to the registry as
+        # unverified); a known system's value is checked here so the error names the element.
+        domain = identifier_systems.code_for_uri(system.strip())
+        problem = identifier_systems.static_problem(domain, value)
+        if problem:
+            raise MappingError(problem, f"{path}.value")
         identifiers.append((domain, value))
     territory = None
     for index, address in enumerate(data.get("address") or []):

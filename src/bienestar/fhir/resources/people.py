@@ -12,7 +12,7 @@ from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission
 from bienestar.fhir import systems
 from bienestar.fhir.mappers.patient import SEX, person_to_fhir
-from bienestar.fhir.params import NOTHING, choice_token, text_q, word_exact_q
+from bienestar.fhir.params import choice_token, text_q, word_exact_q
 from bienestar.fhir.registry import DATE, STRING, TOKEN, ResourceDef, SearchParam, register
 from bienestar.fhir.resources.common import (
     id_param,
@@ -21,6 +21,7 @@ from bienestar.fhir.resources.common import (
     territory_names,
 )
 from bienestar.people import curp as curp_mod
+from bienestar.people import identifier_systems
 from bienestar.people.models import Person, PersonAddress, PersonStatus
 from bienestar.people.selectors import persons_visible_to
 
@@ -29,17 +30,19 @@ _FAMILY = Trim(Concat("first_surname", Value(" "), "second_surname"))
 
 def _identifier(system: str | None, code: str) -> Q:
     national = code.replace("-", "").replace(" ", "").upper()
-    value = curp_mod.normalize(code) if code else ""
     if system == systems.NATIONAL_HEALTH_ID:
         return Q(national_health_id=national) if code else Q()
     if system is None:
-        return Q(national_health_id=national) | Q(identifiers__value=value)
-    domain = systems.DOMAIN_IDENTIFIER_SYSTEM.get(system)
-    if domain is None:
-        return NOTHING
+        # Any system: a seeded system's value is stored upper-case, any other as given.
+        values = {code.strip(), curp_mod.normalize(code)} - {""}
+        return Q(national_health_id=national) | Q(identifiers__value__in=values)
+    domain = identifier_systems.code_for_uri(system)
     if not code:
         return Q(identifiers__system=domain)
-    return Q(identifiers__system=domain, identifiers__value=value)
+    return Q(
+        identifiers__system=domain,
+        identifiers__value=identifier_systems.normalize(domain, code),
+    )
 
 
 def _name(actor: Actor, value: str, modifier: str) -> Q:

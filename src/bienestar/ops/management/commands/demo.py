@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from bienestar.jobs.worker_process import start_worker
 from bienestar.ops.demo_users import ensure_demo_users
 
 
@@ -59,4 +60,5 @@ class Command(BaseCommand):
         )
         if opts["no_serve"]:
             return
+        start_worker(self.stdout)
         call_command("serve", port=opts["port"])
