@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from bienestar.config.database import database_settings
+from bienestar.config.database import database_settings, replica_settings
 from bienestar.config.home import bienestar_home
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bienestar.core.db_routing.ReadScopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "bienestar.access.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,7 +111,11 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_settings()}
+DATABASES = {"default": database_settings(), **replica_settings()}
+# Read replica (ADR 0010): only selectors marked lag-tolerant read from it; a browser that wrote
+# reads from the primary for this many seconds after.
+DATABASE_ROUTERS = ["bienestar.core.db_routing.ReplicaRouter"]
+BIENESTAR_REPLICA_PIN_SECONDS = int(os.environ.get("BIENESTAR_REPLICA_PIN_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "access.User"

@@ -39,6 +39,7 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         items.append((reverse("audit_log"), _("Auditoría"), "audit"))
     if actor.role == Role.INTEGRATOR:
         items.append(("/api/docs", _("API"), "api"))
+    items.append((reverse("job_list"), _("Trabajos"), "jobs"))
     return items
 
 
