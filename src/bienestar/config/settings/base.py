@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "bienestar.inventory",
     "bienestar.prescribing",
     "bienestar.scheduling",
+    "bienestar.referrals",
     "bienestar.fhir",
     "bienestar.fhir.bulk",
     "bienestar.reference",
