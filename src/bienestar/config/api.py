@@ -55,6 +55,9 @@ def _register_routers() -> None:
 
     api.add_router("/people/", people_router)
     api.add_router("/access/", access_router)
+    from bienestar.jobs.api import router as jobs_router
+
+    api.add_router("/jobs/", jobs_router)
     for prefix, router in routers():
         api.add_router(prefix, router)
 

@@ -39,6 +39,7 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         items.append((reverse("audit_log"), _("Auditoría"), "audit"))
     if actor.role == Role.INTEGRATOR:
         items.append(("/api/docs", _("API"), "api"))
+    items.append((reverse("job_list"), _("Trabajos"), "jobs"))
     return items
 
 
@@ -128,6 +129,7 @@ def change_action(action: str) -> str:
         "update": _("Modificación"),
         "merge": _("Fusión"),
         "unmerge": _("Separación"),
+        "affiliation": _("Afiliación"),
     }
     return str(labels.get(action, action))
 
