@@ -15,5 +15,6 @@ urlpatterns = [
     path("territorial/", include("bienestar.outreach.urls")),
     path("trabajos/", include("bienestar.jobs.urls")),
     path("agenda/", include("bienestar.scheduling.urls")),
+    path("", include("bienestar.people.urls")),
     path("", include("bienestar.web.urls")),
 ]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "bienestar.prescribing",
     "bienestar.outreach",
     "bienestar.scheduling",
+    "bienestar.referrals",
     "bienestar.fhir",
     "bienestar.fhir.bulk",
     "bienestar.reference",
