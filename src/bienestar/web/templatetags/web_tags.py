@@ -129,6 +129,7 @@ def change_action(action: str) -> str:
         "update": _("Modificación"),
         "merge": _("Fusión"),
         "unmerge": _("Separación"),
+        "affiliation": _("Afiliación"),
     }
     return str(labels.get(action, action))
 
