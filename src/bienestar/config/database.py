@@ -100,6 +100,25 @@ def database_settings() -> dict[str, Any]:
     return config
 
 
+def replica_settings() -> dict[str, dict[str, Any]]:
+    """The `replica` alias when `DATABASE_REPLICA_URL` is set (ADR 0010), else nothing.
+
+    Its sessions are read-only even if the URL points at a primary by mistake, and in tests it
+    mirrors the test database (pytest-django creates no second one)."""
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if not url:
+        return {}
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {})
+    config["OPTIONS"].setdefault("application_name", "bienestar-replica")
+    config["OPTIONS"]["options"] = "-c default_transaction_read_only=on"
+    config["TEST"] = {"MIRROR": "default"}
+    return {"replica": config}
+
+
 def stop_embedded() -> str:
     """Stop the embedded server if it is running. Returns a message for the operator."""
     pgdata = pgdata_dir()
