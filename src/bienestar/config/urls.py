@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("trabajos/", include("bienestar.jobs.urls")),
     path("agenda/", include("bienestar.scheduling.urls")),
+    path("referencias/", include("bienestar.referrals.urls")),
     path("", include("bienestar.people.urls")),
     path("", include("bienestar.web.urls")),
 ]
