@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "bienestar.clinical",
     "bienestar.inventory",
     "bienestar.prescribing",
+    "bienestar.outreach",
     "bienestar.scheduling",
     "bienestar.referrals",
     "bienestar.fhir",
