@@ -36,6 +36,9 @@ class Permission(enum.Enum):
     STOCK_READ = "stock.read"
     STOCK_WRITE = "stock.write"
     INDICATOR_READ = "indicator.read"
+    # Outreach (issue 12): field work on assigned sectors; rollout planning by coordinators.
+    OUTREACH_FIELD = "outreach.field"
+    OUTREACH_PLAN = "outreach.plan"
     SCHEDULE_READ = "schedule.read"
     SCHEDULE_MANAGE = "schedule.manage"
     APPOINTMENT_READ = "appointment.read"
@@ -69,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            Permission.OUTREACH_PLAN,
             Permission.SCHEDULE_READ,
             *_ALL_REGISTRY,
         }
@@ -79,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            Permission.OUTREACH_PLAN,
             Permission.SCHEDULE_READ,
             *_ALL_REGISTRY,
         }
@@ -119,6 +124,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.HOUSEHOLD_WRITE,
             Permission.REGISTRY_READ,
+            Permission.OUTREACH_FIELD,
         }
     ),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, *_ALL_REGISTRY}),

@@ -82,6 +82,9 @@ INSTITUTION = f"{BIENESTAR}:CodeSystem:institution"
 UNFILLED_REASON = f"{BIENESTAR}:CodeSystem:unfilled-reason"
 # The territory (materialised path, e.g. "MX.20.067") an address lies in: what scopes access.
 TERRITORY_EXTENSION = f"{BIENESTAR}:extension:territory"
+# A person's affiliation in force (scheme, insurer/EPS, period, source): people/affiliations.py.
+AFFILIATION_EXTENSION = f"{BIENESTAR}:extension:affiliation"
+AFFILIATION_SCHEME = f"{BIENESTAR}:CodeSystem:affiliation-scheme"
 
 # Identifier systems of persons: the seeded systems' codes ↔ URIs (people/identifier_systems.py,
 # the registry). Any other system is stored under its URI, so it maps to itself.

@@ -5,6 +5,7 @@ row (and audit) committed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -15,11 +16,12 @@ from procrastinate.contrib.django import app
 from bienestar.access.actor import Actor
 from bienestar.access.audit import audit_record
 from bienestar.access.errors import NotAuthenticated
+from bienestar.access.models import AuditAction
 from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
-from bienestar.core.errors import Conflict
+from bienestar.core.errors import NotFound
 from bienestar.jobs import files
-from bienestar.jobs.models import FINISHED, Job, JobStatus
+from bienestar.jobs.models import Job, JobStatus
 from bienestar.jobs.runner import DEFAULT_QUEUE
 
 
@@ -73,17 +75,38 @@ def start(
     return job
 
 
+def open_result(*, actor: Actor, job: Job, name: str) -> Path:
+    """The path of one of the caller's job's result files, for download. Downloading the result of
+    a job on personal data is audited (action `export`: the records leave the system)."""
+    if actor.user is None or job.user_id != actor.user.pk:
+        raise NotFound(_("No existe ese archivo."))
+    path = (
+        files.result_file(job.public_id, job.results, name)
+        if job.status == JobStatus.SUCCEEDED
+        else None
+    )
+    if path is None:
+        raise NotFound(_("No existe ese archivo."))
+    if job.personal_data:
+        audit_record(
+            actor,
+            action=AuditAction.EXPORT,
+            resource_type="JobResult",
+            resource_id=str(job.public_id),
+            query={"job": job.kind, "file": name},
+        )
+    return path
+
+
 def cancel(*, actor: Actor, job: Job) -> Job:
     """Cancel the caller's own job. A queued job never starts; a running one stops at its next
-    progress report. A finished job's result files are removed (it stays in the list)."""
+    progress report. A finished job's result files are removed (it stays in the list, cancelled)."""
     if actor.user is None or job.user_id != actor.user.pk:
-        raise NotAuthenticated()
+        raise NotFound(_("No existe ese trabajo."))
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.status == JobStatus.CANCELLED:
             return locked
-        if locked.status in FINISHED and locked.status != JobStatus.SUCCEEDED:
-            raise Conflict(_("El trabajo ya terminó."))
         locked.status = JobStatus.CANCELLED
         locked.finished_at = locked.finished_at or timezone.now()
         locked.results = []

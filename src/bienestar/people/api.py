@@ -19,11 +19,14 @@ from bienestar.access.api_auth import request_actor
 from bienestar.access.errors import OutOfScope
 from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL, page
-from bienestar.people import identifier_systems, national_id, selectors, services
+from bienestar.people import affiliations, identifier_systems, national_id, selectors, services
 from bienestar.people.models import (
+    AffiliationScheme,
+    AffiliationSource,
     ChangeSource,
     Disability,
     Person,
+    PersonAffiliation,
     PersonIdentifier,
     Sex,
 )
@@ -309,3 +312,109 @@ def person_update(request: HttpRequest, public_id: UUID, payload: PersonPatch) -
         raise OutOfScope()
     updated = services.person_update(actor, person=person, changes=changes, source=ChangeSource.API)
     return _detail(updated)
+
+
+# --- Affiliation and insurer (issue 14): dated facts with their source, history kept -------------
+
+
+class AffiliationIn(Schema):
+    scheme: AffiliationScheme
+    start: dt.date
+    source: AffiliationSource = Field(
+        ..., description="self-declared, institution-list or insurer-list"
+    )
+    insurer: str = Field("", max_length=120, pattern=NO_NUL, description="EPS or insurer")
+    member_number: str = Field("", max_length=40, pattern=NO_NUL)
+
+
+class AffiliationEndIn(Schema):
+    end: dt.date
+
+
+class AffiliationOut(Schema):
+    id: UUID
+    scheme: str
+    insurer: str
+    member_number: str
+    start: dt.date | None
+    end: dt.date | None
+    source: str
+    recorded_at: dt.datetime
+    recorded_by: str | None
+
+
+def _affiliation(a: PersonAffiliation) -> dict[str, Any]:
+    return {
+        "id": a.public_id,
+        "scheme": a.scheme,
+        "insurer": a.insurer,
+        "member_number": a.member_number,
+        "start": a.start,
+        "end": a.end,
+        "source": a.source,
+        "recorded_at": a.recorded_at,
+        "recorded_by": a.recorded_by.username if a.recorded_by else None,
+    }
+
+
+def _scoped_person(request: HttpRequest, public_id: UUID) -> tuple[Any, Person]:
+    """An unaudited scoped lookup: the affiliation service or selector audits the access."""
+    actor = request_actor(request)
+    person = selectors.persons_visible_to(actor).filter(public_id=public_id).first()
+    if person is None:
+        raise OutOfScope()
+    return actor, person
+
+
+@router.get(
+    "/{public_id}/affiliations",
+    response=list[AffiliationOut],
+    summary="A person's affiliation history (in force first)",
+    openapi_extra=reads("Patient"),
+)
+def person_affiliations(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
+    actor, person = _scoped_person(request, public_id)
+    return [_affiliation(a) for a in affiliations.affiliation_history(actor, person=person)]
+
+
+@router.post(
+    "/{public_id}/affiliations",
+    response={201: AffiliationOut},
+    summary="Record an affiliation (ends the facts it replaces)",
+    openapi_extra=writes("Patient"),
+)
+def affiliation_record(
+    request: HttpRequest, public_id: UUID, payload: AffiliationIn
+) -> Status[dict[str, Any]]:
+    actor, person = _scoped_person(request, public_id)
+    fact = affiliations.affiliation_record(
+        actor,
+        person=person,
+        scheme=payload.scheme,
+        start=payload.start,
+        source=payload.source,
+        insurer=payload.insurer,
+        member_number=payload.member_number,
+        channel=ChangeSource.API,
+    )
+    return Status(201, _affiliation(fact))
+
+
+@router.post(
+    "/{public_id}/affiliations/{affiliation_id}/end",
+    response=AffiliationOut,
+    summary="End an affiliation (it stays in the history)",
+    openapi_extra=writes("Patient"),
+)
+def affiliation_end(
+    request: HttpRequest, public_id: UUID, affiliation_id: UUID, payload: AffiliationEndIn
+) -> dict[str, Any]:
+    actor, person = _scoped_person(request, public_id)
+    fact = affiliations.affiliation_end(
+        actor,
+        person=person,
+        affiliation_id=affiliation_id,
+        end=payload.end,
+        channel=ChangeSource.API,
+    )
+    return _affiliation(fact)

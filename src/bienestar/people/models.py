@@ -16,7 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Coalesce, Concat, Lower, Now
 from django.utils.translation import gettext_lazy as _
 
 from bienestar.core.models import BaseModel
@@ -110,12 +110,22 @@ class AffiliationScheme(models.TextChoices):
     NONE = "none", _("Sin seguridad social")
     IMSS = "imss", "IMSS"
     ISSSTE = "issste", "ISSSTE"
+    IMSS_BIENESTAR = "imss-bienestar", "IMSS-Bienestar"
     PEMEX = "pemex", "Pemex"
     SEDENA = "sedena", "Sedena"
     SEMAR = "semar", "Semar"
     PRIVATE = "private", _("Seguro privado")
     CO_CONTRIBUTORY = "co-contributory", _("EPS régimen contributivo")
     CO_SUBSIDISED = "co-subsidised", _("EPS régimen subsidiado")
+    CO_SPECIAL = "co-special", _("Régimen especial o de excepción")
+
+
+class AffiliationSource(models.TextChoices):
+    SELF_DECLARED = "self-declared", _("Declarada por la persona")
+    INSTITUTION_LIST = "institution-list", _("Padrón de la institución")
+    INSURER_LIST = "insurer-list", _("Padrón de la aseguradora o EPS")
+    IMPORT = "import", _("Importación")
+    SYNTH = "synth", _("Generador sintético")
 
 
 class Person(BaseModel):
@@ -249,8 +259,18 @@ class PersonIdentifier(BaseModel):
         ]
         indexes = [models.Index(fields=["person", "system"])]
 
+    def get_system_display(self) -> str:
+        """A seeded system's name, or the URI of any other system."""
+        if self.system in IdentifierSystem.values:
+            return str(IdentifierSystem(self.system).label)
+        return self.system
+
 
 class PersonAffiliation(BaseModel):
+    """A dated fact: from `start` to `end` (open when null) the person was covered by `scheme`
+    (with `insurer`, the EPS in Colombia), according to `source`. Rows are never deleted nor
+    rewritten: a change ends the fact and records a new one (people/affiliations.py)."""
+
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="affiliations")
     scheme = models.CharField(max_length=20, choices=AffiliationScheme.choices)
     insurer = models.CharField(max_length=120, blank=True, help_text=_("EPS u otra aseguradora"))
@@ -258,9 +278,27 @@ class PersonAffiliation(BaseModel):
     start = models.DateField(null=True, blank=True)
     end = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=40, blank=True)
+    recorded_at = models.DateTimeField(db_default=Now())
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["person", "end"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__isnull=True)
+                | models.Q(start__isnull=True)
+                | models.Q(end__gte=models.F("start")),
+                name="affiliation_end_after_start",
+            )
+        ]
+
+    @property
+    def source_label(self) -> str:
+        if self.source in AffiliationSource.values:
+            return str(AffiliationSource(self.source).label)
+        return self.source
 
 
 class AddressUse(models.TextChoices):

@@ -31,8 +31,10 @@ from bienestar.fhir.mappers.common import (
 )
 from bienestar.people import identifier_systems
 from bienestar.people.models import (
+    AffiliationScheme,
     Person,
     PersonAddress,
+    PersonAffiliation,
     PersonContact,
     PersonIdentifier,
     PersonStatus,
@@ -90,6 +92,7 @@ def person_to_fhir(
     contacts: Sequence[PersonContact],
     territories: Mapping[str, Territory],
     survivor_id: Any = None,
+    affiliations: Sequence[PersonAffiliation] = (),
 ) -> dict[str, Any]:
     """`territories` holds every territory on the paths of the person's and addresses' territories
     (by path); `survivor_id` is the public id of the person this one was merged into."""
@@ -114,6 +117,10 @@ def person_to_fhir(
         "resourceType": "Patient",
         "id": str(person.public_id),
         "meta": meta(str(person.version), person.updated_at),
+    }
+    if affiliations:
+        resource["extension"] = [affiliation_extension(a) for a in affiliations]
+    resource |= {
         "identifier": ids,
         "active": person.status == PersonStatus.ACTIVE,
         "name": [human_name(person.given_names, person.first_surname, person.second_surname)],
@@ -139,6 +146,32 @@ def person_to_fhir(
     if person.status == PersonStatus.MERGED and survivor_id is not None:
         resource["link"] = [{"other": reference("Patient", survivor_id), "type": "replaced-by"}]
     return resource
+
+
+def affiliation_extension(fact: PersonAffiliation) -> dict[str, Any]:
+    """One affiliation fact (people/affiliations.py) as Bienestar's Patient extension: the lighter
+    faithful option next to a Coverage resource (read-only here; written through the JSON API and
+    the page, which share the domain service)."""
+    parts: list[dict[str, Any]] = [
+        {
+            "url": "scheme",
+            "valueCoding": {
+                "system": systems.AFFILIATION_SCHEME,
+                "code": fact.scheme,
+                "display": str(AffiliationScheme(fact.scheme).label)
+                if fact.scheme in AffiliationScheme.values
+                else fact.scheme,
+            },
+        }
+    ]
+    if fact.insurer:
+        parts.append({"url": "insurer", "valueString": fact.insurer})
+    if fact.start or fact.end:
+        period = {k: date(v) for k, v in (("start", fact.start), ("end", fact.end)) if v}
+        parts.append({"url": "period", "valuePeriod": period})
+    if fact.source:
+        parts.append({"url": "source", "valueCode": fact.source})
+    return {"url": systems.AFFILIATION_EXTENSION, "extension": parts}
 
 
 def _address(address: PersonAddress, territories: Mapping[str, Territory]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Concat, Trim
+from django.utils import timezone
 
 from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission
@@ -20,9 +21,9 @@ from bienestar.fhir.resources.common import (
     state_param,
     territory_names,
 )
+from bienestar.people import affiliations, identifier_systems
 from bienestar.people import curp as curp_mod
-from bienestar.people import identifier_systems
-from bienestar.people.models import Person, PersonAddress, PersonStatus
+from bienestar.people.models import Person, PersonAddress, PersonAffiliation, PersonStatus
 from bienestar.people.selectors import persons_visible_to
 
 _FAMILY = Trim(Concat("first_surname", Value(" "), "second_surname"))
@@ -80,6 +81,12 @@ def _load(qs: QuerySet[Person]) -> QuerySet[Person]:
             ),
         ),
         "contacts",
+        Prefetch(
+            "affiliations",
+            queryset=PersonAffiliation.objects.filter(
+                affiliations.covering(timezone.localdate())
+            ).order_by("start", "id"),
+        ),
     )
 
 
@@ -96,6 +103,7 @@ def _to_fhir(rows: Sequence[Person], actor: Actor) -> list[dict[str, Any]]:
             contacts=sorted(p.contacts.all(), key=lambda c: (c.system, c.value)),
             territories=names,
             survivor_id=p.merged_into.public_id if p.merged_into is not None else None,
+            affiliations=list(p.affiliations.all()),
         )
         for p in rows
     ]

@@ -29,6 +29,7 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         and actor.user.facility_id
     ):
         items.append((reverse("agenda_day"), _("Agenda"), "agenda"))
+        items.append((reverse("referrals_received"), _("Referencias"), "referrals"))
     if actor.can(Permission.PERSON_READ):
         items.append((reverse("person_search"), _("Personas"), "people"))
     if actor.can(Permission.DISPENSE):
@@ -39,6 +40,7 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         items.append((reverse("audit_log"), _("Auditoría"), "audit"))
     if actor.role == Role.INTEGRATOR:
         items.append(("/api/docs", _("API"), "api"))
+    items.append((reverse("job_list"), _("Trabajos"), "jobs"))
     return items
 
 
@@ -128,6 +130,7 @@ def change_action(action: str) -> str:
         "update": _("Modificación"),
         "merge": _("Fusión"),
         "unmerge": _("Separación"),
+        "affiliation": _("Afiliación"),
     }
     return str(labels.get(action, action))
 
