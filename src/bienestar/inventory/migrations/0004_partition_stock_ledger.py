@@ -15,6 +15,6 @@ def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0002_ledger_append_only")]
+    dependencies = [("inventory", "0003_supply_network")]
     # A partitioned table also serves the earlier schema: going back leaves it partitioned.
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False)]
