@@ -16,5 +16,6 @@ urlpatterns = [
     path("trabajos/", include("bienestar.jobs.urls")),
     path("agenda/", include("bienestar.scheduling.urls")),
     path("", include("bienestar.people.urls")),
+    path("", include("bienestar.inventory.urls")),
     path("", include("bienestar.web.urls")),
 ]
