@@ -60,6 +60,9 @@ def _register_routers() -> None:
     from bienestar.jobs.api import router as jobs_router
 
     api.add_router("/jobs/", jobs_router)
+    from bienestar.fhir.bulk.api import router as bulk_import_router
+
+    api.add_router("/fhir-import/", bulk_import_router)
     for prefix, router in routers():
         api.add_router(prefix, router)
 

@@ -201,3 +201,6 @@ NINJA_PAGINATION_PER_PAGE = 50
 
 # Background jobs (ADR 0009): Procrastinate on this same PostgreSQL, tasks in each app's tasks.py.
 from bienestar.jobs.conf import *  # noqa: E402, F403
+
+# Outreach (issue 12): FINDRISC score from which a referral is made (12 or 13 in Colombian studies).
+OUTREACH_FINDRISC_REFERRAL_CUTOFF = int(os.environ.get("BIENESTAR_FINDRISC_REFERRAL_CUTOFF", "12"))
