@@ -74,7 +74,7 @@ def test_gestor_records_visit_consent_findrisc_and_bp_through_the_pages(field):
 
 
 def test_page_matrix_nothing_changes_on_refusal(field):
-    household, head, _p = field["households"][0]
+    household, _head, _p = field["households"][0]
     base = f"/territorial/hogares/{household.public_id}/"
     audit = AuditEvent.objects.count()
     visit = {"setting": "home", "outcome": "contacted"}
