@@ -293,6 +293,18 @@ def queue(
     return [_summary(p) for p in rows]
 
 
+@router.get(
+    "/dispenses/{public_id}",
+    response=DispenseOut,
+    summary="One dispense (its prescription readable, or recorded at the caller's pharmacy)",
+)
+def dispense_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
+    actor = request_actor(request)
+    found = selectors.dispense_get(actor, public_id=public_id)
+    views = selectors.prescription_dispenses(actor, prescription=found.prescription)
+    return _dispense(next(v for v in views if v.dispense.pk == found.pk))
+
+
 @router.get("/by-code/{code}", response=PrescriptionOut, summary="One prescription by its code")
 def by_code(
     request: HttpRequest, code: str = Path(..., max_length=20, pattern=NO_NUL)
