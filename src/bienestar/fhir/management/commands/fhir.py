@@ -1,13 +1,14 @@
 """`bienestar fhir import|export|export-worker`: bulk FHIR data from the command line.
 
-- `bienestar fhir import FILE_OR_DIR --as USERNAME`: NDJSON (`.ndjson`, `.ndjson.gz`, one resource
+- `bienestar fhir import FILE_OR_DIR --as USERNAME [--queue]`: NDJSON (`.ndjson`, `.ndjson.gz`, one resource
   per line, or a directory of them). Idempotent and resumable: run it again after any interruption
   and it goes on from the last committed batch. Refused lines are listed as `file:line: message`;
   exit status 1 when any line was refused.
 - `bienestar fhir export --as USERNAME [--type T,…] [--since INSTANT] [--group ID]
   [--patient-level] [--out DIR]`: the same job as `$export`, run here and now; prints the manifest.
-- `bienestar fhir export-worker [--once]`: runs the `$export` jobs that no server thread is
-  running (accepted but never started, or orphaned by a restart).
+
+`$export` requests and imports started from the API run on the job queue (`bienestar worker`,
+ADR 0009); these commands run the same jobs here, with a progress bar.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from tqdm import tqdm
 
 from bienestar.access.actor import Actor
 from bienestar.access.models import User
-from bienestar.fhir.bulk import export, importer
-from bienestar.fhir.bulk.models import ExportJob, ExportLevel, ExportStatus
+from bienestar.core.errors import DomainError
+from bienestar.fhir.bulk import export, importer, imports
+from bienestar.fhir.bulk.models import ExportLevel, ExportStatus
 from bienestar.fhir.errors import FhirError
 
 
@@ -55,6 +57,11 @@ class Command(BaseCommand):
             help="Detenerse tras el primer lote con líneas rechazadas",
         )
         imp.add_argument("--no-progress", action="store_true")
+        imp.add_argument(
+            "--queue",
+            action="store_true",
+            help="Encolar como trabajo en segundo plano (bienestar worker) en vez de importar aquí",
+        )
         # For the crash test only: a pause after each committed batch.
         imp.add_argument("--sleep-between-batches", type=float, default=0.0, help=argparse.SUPPRESS)
 
@@ -67,18 +74,12 @@ class Command(BaseCommand):
         group.add_argument("--patient-level", action="store_true")
         exp.add_argument("--out", type=Path, help="Copiar los archivos a este directorio")
 
-        worker = actions.add_parser("export-worker", help="Procesar exportaciones pendientes")
-        worker.add_argument("--once", action="store_true")
-        worker.add_argument("--interval", type=float, default=5.0)
-
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "import":
             self._import(options)
-        elif action == "export":
-            self._export(options)
         else:
-            self._worker(options)
+            self._export(options)
 
     # --- import ------------------------------------------------------------------------------------
 
@@ -87,6 +88,22 @@ class Command(BaseCommand):
         source: Path = options["path"]
         if not source.exists():
             raise CommandError(_("No existe %(p)s.") % {"p": source})
+        if options["queue"]:
+            try:
+                job = imports.start_import(
+                    actor=Actor(user=user, channel="cli"),
+                    paths=[source],
+                    batch_size=max(1, options["batch_size"]),
+                    pause=options["sleep_between_batches"],
+                )
+            except DomainError as exc:
+                raise CommandError(str(exc.message)) from None
+            self.stdout.write(str(job.public_id))
+            self.stderr.write(
+                _("Importación encolada; su avance en /trabajos/%(id)s/ o /api/jobs/%(id)s.")
+                % {"id": job.public_id}
+            )
+            return
         bar: Any = None
 
         def staged(total: int) -> None:
@@ -169,7 +186,7 @@ class Command(BaseCommand):
                 base_url="urn:bienestar:cli",
                 group_id=options["group"],
             )
-            job = export.kickoff(actor, request)
+            job = export.kickoff(actor, request, queue=False)
         except FhirError as exc:
             raise CommandError(str(exc)) from None
         started = time.monotonic()
@@ -177,7 +194,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         job.refresh_from_db()
         if job.status != ExportStatus.COMPLETED:
-            raise CommandError(_("La exportación falló: %(e)s") % {"e": job.error_message})
+            error = job.job.error if job.job is not None else job.error_message
+            raise CommandError(_("La exportación falló: %(e)s") % {"e": error})
         manifest = export.manifest(job)
         total = sum(o["count"] for o in job.output)
         if options["out"]:
@@ -192,16 +210,3 @@ class Command(BaseCommand):
             _("%(n)d recursos en %(s).1f s (%(r).0f recursos/s).")
             % {"n": total, "s": elapsed, "r": rate}
         )
-
-    # --- worker ------------------------------------------------------------------------------------
-
-    def _worker(self, options: dict[str, Any]) -> None:
-        while True:
-            export.give_up_exhausted()
-            for job_id in ExportJob.objects.filter(export.claimable()).values_list("pk", flat=True):
-                if export.claim(job_id, only_orphaned=True):
-                    self.stdout.write(_("Exportación %(id)s en proceso.") % {"id": job_id})
-                    export._run_claimed(job_id)
-            if options["once"]:
-                return
-            time.sleep(options["interval"])

@@ -13,7 +13,10 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from bienestar.access.models import User
+from bienestar.jobs.worker_process import start_worker
 from bienestar.ops.demo_users import ensure_demo_users
+from bienestar.synth.agenda import seed_demo_agenda
 
 
 class Command(BaseCommand):
@@ -45,6 +48,7 @@ class Command(BaseCommand):
         call_command("synth", people=opts["people"], seed=opts["seed"])
         self.stdout.write(self.style.MIGRATE_HEADING("4/4 Usuarios de demostración"))
         logins, password = ensure_demo_users()
+        seed_demo_agenda(User.objects.get(username="medico"), seed=opts["seed"])
         url = f"http://127.0.0.1:{opts['port']}"
         self.stdout.write("")
         self.stdout.write(
@@ -59,4 +63,5 @@ class Command(BaseCommand):
         )
         if opts["no_serve"]:
             return
+        start_worker(self.stdout)
         call_command("serve", port=opts["port"])
