@@ -443,7 +443,8 @@ IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
         "Send an `Idempotency-Key` header (1-200 visible ASCII characters, unique per dispense) "
         "to make the call safe to repeat: the same key from the same user records the dispense "
         "once, and a repeat answers 201 with the prescription as it stands and the header "
-        "`Idempotent-Replayed: true`. The same key for another prescription is a 409."
+        "`Idempotent-Replayed: true`. The same key with other lines or quantities is a 422 "
+        "(`idempotency_key_reused`), and for another prescription a 409."
     ),
     openapi_extra=writes("MedicationDispense"),
 )

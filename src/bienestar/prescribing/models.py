@@ -210,6 +210,9 @@ class Dispense(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     at = models.DateTimeField()
+    # SHA-256 of what was asked (lines, quantities, reasons) when recorded under an idempotency
+    # key: a repeat of the key with other content is refused rather than answered with this one.
+    request_digest = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-at", "-id"]

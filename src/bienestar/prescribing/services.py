@@ -13,6 +13,8 @@ of a pharmacy shares stay locked only from the stock statement to the commit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import random
 import uuid
 from collections.abc import Mapping, Sequence
@@ -469,8 +471,18 @@ def idempotent_dispense_id(*, user: User, key: str) -> uuid.UUID:
     return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"dispense:{user.pk}:{key}")
 
 
+def dispense_digest(items: Sequence[DispenseLineInput]) -> str:
+    """SHA-256 of what a dispense asks for (each line's units, reason and note), independent of
+    the order of the lines: two requests with the same digest ask for the same thing."""
+    canonical = sorted(
+        [item.line.pk, item.quantity, item.reason_if_unfilled or "", (item.note or "").strip()]
+        for item in items
+    )
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
 def _earlier_dispense(
-    public_id: uuid.UUID, *, prescription: Prescription, user: User
+    public_id: uuid.UUID, *, prescription: Prescription, user: User, digest: str
 ) -> Dispense | None:
     with connection.cursor() as cursor:
         # 63 bits of the id: a collision of two different keys only makes them wait for each other.
@@ -482,6 +494,15 @@ def _earlier_dispense(
         raise Conflict(
             _("Esta clave de idempotencia ya se usó para otro surtimiento."),
             field="idempotency_key",
+        )
+    if earlier is not None and earlier.request_digest and earlier.request_digest != digest:
+        raise ValidationFailed(
+            _(
+                "Esta clave de idempotencia ya se usó con otro contenido (renglones o cantidades "
+                "distintos); use una clave nueva para un surtimiento nuevo."
+            ),
+            field="idempotency_key",
+            code="idempotency_key_reused",
         )
     return earlier
 
@@ -520,7 +541,8 @@ def dispense_record(
 
     Idempotent when `public_id` is given (the API derives it from an `Idempotency-Key` with
     `idempotent_dispense_id`): if a dispense with that id already exists for this prescription and
-    user, it is returned and nothing is written; for another prescription or user, Conflict (409).
+    user and with the same content (`dispense_digest`), it is returned and nothing is written; with
+    other content, ValidationFailed (422); for another prescription or user, Conflict (409).
     Requests with the same id are serialised by a transaction-level advisory lock taken before the
     prescription's row lock, so two copies of one request sent at once record one dispense.
 
@@ -540,8 +562,11 @@ def dispense_record(
     at = at or timezone.now()
     today = timezone.localdate(at)
     with transaction.atomic():
+        digest = dispense_digest(items) if public_id is not None else ""
         if public_id is not None:
-            earlier = _earlier_dispense(public_id, prescription=prescription, user=_user(actor))
+            earlier = _earlier_dispense(
+                public_id, prescription=prescription, user=_user(actor), digest=digest
+            )
             if earlier is not None:
                 return earlier
         locked, fresh = _lock_with_lines(prescription.pk)
@@ -556,6 +581,7 @@ def dispense_record(
             pharmacy=pharmacy,
             dispensed_by=_user(actor),
             at=at,
+            request_digest=digest,
         )
         dispense_lines: list[DispenseLine] = []
         issues: list[Issue] = []
