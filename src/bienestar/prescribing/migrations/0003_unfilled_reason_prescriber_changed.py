@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('prescribing', '0001_initial'),
+        ('prescribing', '0002_dispense_request_digest'),
     ]
 
     operations = [
