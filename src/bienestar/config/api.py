@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -34,6 +35,22 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         request,
         {"error": "not_authenticated", "detail": _("Inicie sesión o envíe un token válido.")},
         status=401,
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    from django.utils.translation import gettext as _
+
+    from bienestar.core.safejson import body_limit_mb
+
+    return api.create_response(
+        request,
+        {
+            "error": "too_large",
+            "detail": _("El cuerpo excede %(mb)s MB.") % {"mb": body_limit_mb()},
+        },
+        status=413,
     )
 
 

@@ -45,8 +45,11 @@ ALL_METRICS = [
     "mpi_link_precision",
     "mpi_link_recall",
     "mpi_link_seconds",
+    # The job queue (issue 10, ADR 0009).
+    "job_queue_latency_p95_ms",
+    "jobs_per_s",
 ]
-GROUPS = ("synth", "people", "mpi", "dispense", "fhir", "transaction", "bulk", "soak")
+GROUPS = ("synth", "people", "mpi", "dispense", "fhir", "transaction", "bulk", "soak", "jobs")
 
 
 def bench_database_url(people: int, seed: int) -> str:
@@ -240,6 +243,14 @@ class Command(BaseCommand):
             metrics.update(found)
             if skipped:
                 self.stdout.write(f"bench: FHIR skipped: {skipped}")
+        if "jobs" in groups:
+            from bienestar.ops.bench.jobs import job_queue
+
+            self._step("job queue (latency and trivial jobs/s)")
+            found, skipped = job_queue()
+            metrics.update(found)
+            if skipped:
+                self.stdout.write(f"bench: job queue skipped: {skipped}")
         metrics.update(self._writes(groups, opts))
         result = bench.write_results(Path(opts["out"]), {"people": people, "seed": seed}, metrics)
         for name, m in result["metrics"].items():
