@@ -18,5 +18,6 @@ urlpatterns = [
     path("agenda/", include("bienestar.scheduling.urls")),
     path("referencias/", include("bienestar.referrals.urls")),
     path("", include("bienestar.people.urls")),
+    path("", include("bienestar.inventory.urls")),
     path("", include("bienestar.web.urls")),
 ]
