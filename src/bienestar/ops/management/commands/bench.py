@@ -39,8 +39,24 @@ ALL_METRICS = [
     # Extra metrics (not in issue 5's list): the soak, only with --soak SECONDS.
     "soak_5xx_count",
     "soak_rss_growth_mb",
+    # The job queue (issue 10, ADR 0009).
+    "job_queue_latency_p95_ms",
+    "jobs_per_s",
+    # Issue 15: scheduling.
+    "slot_search_p95_ms",
+    "booking_per_s",
 ]
-GROUPS = ("synth", "people", "dispense", "fhir", "transaction", "bulk", "soak")
+GROUPS = (
+    "synth",
+    "people",
+    "dispense",
+    "fhir",
+    "transaction",
+    "bulk",
+    "soak",
+    "jobs",
+    "scheduling",
+)
 
 
 def bench_database_url(people: int, seed: int) -> str:
@@ -218,6 +234,19 @@ class Command(BaseCommand):
             metrics.update(found)
             if skipped:
                 self.stdout.write(f"bench: FHIR skipped: {skipped}")
+        if "scheduling" in groups:
+            from bienestar.ops.bench.scheduling import scheduling_metrics
+
+            self._step("scheduling: slot search and booking under contention")
+            metrics.update(scheduling_metrics(opts["samples"], min(opts["dispense_seconds"], 10)))
+        if "jobs" in groups:
+            from bienestar.ops.bench.jobs import job_queue
+
+            self._step("job queue (latency and trivial jobs/s)")
+            found, skipped = job_queue()
+            metrics.update(found)
+            if skipped:
+                self.stdout.write(f"bench: job queue skipped: {skipped}")
         metrics.update(self._writes(groups, opts))
         result = bench.write_results(Path(opts["out"]), {"people": people, "seed": seed}, metrics)
         for name, m in result["metrics"].items():
