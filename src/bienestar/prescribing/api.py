@@ -299,6 +299,19 @@ def queue(
 
 
 @router.get(
+    "/dispenses/{public_id}",
+    response=DispenseOut,
+    summary="One dispense (its prescription readable, or recorded at the caller's pharmacy)",
+    openapi_extra=reads("MedicationDispense"),
+)
+def dispense_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
+    actor = request_actor(request)
+    found = selectors.dispense_get(actor, public_id=public_id)
+    views = selectors.prescription_dispenses(actor, prescription=found.prescription)
+    return _dispense(next(v for v in views if v.dispense.pk == found.pk))
+
+
+@router.get(
     "/by-code/{code}",
     response=PrescriptionOut,
     summary="One prescription by its code",

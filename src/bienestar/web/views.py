@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission, Role
+from bienestar.outreach.field_selectors import worklist as outreach_worklist
 from bienestar.web.http import page
 from bienestar.web.selectors import territory_summary
 
@@ -33,6 +34,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     }
     if role in (Role.NATIONAL_COORDINATOR, Role.STATE_COORDINATOR):
         context["summary"] = territory_summary(actor)
+    if role == Role.OUTREACH_MANAGER and actor.can(Permission.OUTREACH_FIELD):
+        context["work"] = outreach_worklist(actor)  # the gestor starts from the day's work
     return render(request, "web/home.html", context)
 
 
