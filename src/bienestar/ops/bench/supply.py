@@ -34,9 +34,9 @@ WAREHOUSE_CLUES = "BNALM999901"
 
 
 def _network() -> tuple[Any, list[Any], Any, list[str]]:
+    from bienestar.access.actor import Actor
     from bienestar.access.models import User
     from bienestar.access.roles import Role
-    from bienestar.access.actor import Actor
     from bienestar.facilities.models import Facility, FacilityType, Institution
     from bienestar.inventory.services import ReceiptLine, stock_receive
     from bienestar.inventory.supply_models import NodeLevel, SupplyNode
