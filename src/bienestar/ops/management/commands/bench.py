@@ -42,8 +42,21 @@ ALL_METRICS = [
     # The job queue (issue 10, ADR 0009).
     "job_queue_latency_p95_ms",
     "jobs_per_s",
+    # Issue 15: scheduling.
+    "slot_search_p95_ms",
+    "booking_per_s",
 ]
-GROUPS = ("synth", "people", "dispense", "fhir", "transaction", "bulk", "soak", "jobs")
+GROUPS = (
+    "synth",
+    "people",
+    "dispense",
+    "fhir",
+    "transaction",
+    "bulk",
+    "soak",
+    "jobs",
+    "scheduling",
+)
 
 
 def bench_database_url(people: int, seed: int) -> str:
@@ -221,6 +234,11 @@ class Command(BaseCommand):
             metrics.update(found)
             if skipped:
                 self.stdout.write(f"bench: FHIR skipped: {skipped}")
+        if "scheduling" in groups:
+            from bienestar.ops.bench.scheduling import scheduling_metrics
+
+            self._step("scheduling: slot search and booking under contention")
+            metrics.update(scheduling_metrics(opts["samples"], min(opts["dispense_seconds"], 10)))
         if "jobs" in groups:
             from bienestar.ops.bench.jobs import job_queue
 
