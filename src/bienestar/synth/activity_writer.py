@@ -525,6 +525,7 @@ def _write_prescriptions(
             "person_id",
             "pharmacy_id",
             "prescription_id",
+            "request_digest",
         ],
         (
             (
@@ -537,6 +538,7 @@ def _write_prescriptions(
                 d.person_id,
                 d.pharmacy_id,
                 prescription_ids[d.prescription],
+                "",
             )
             for d in stock.dispenses
         ),
@@ -593,6 +595,7 @@ def _write_stock(stock: Stock, lot_ids: list[int], user_id: int, bar: tqdm) -> d
                 "quantity",
                 "facility_id",
                 "medicine_id",
+                "manufacturer",
             ],
             (
                 (
@@ -605,6 +608,7 @@ def _write_stock(stock: Stock, lot_ids: list[int], user_id: int, bar: tqdm) -> d
                     lot.quantity,
                     lot.facility_id,
                     lot.medicine,
+                    "",
                 )
                 for lot in stock.lots
             ),
