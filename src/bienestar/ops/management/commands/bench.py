@@ -36,6 +36,9 @@ ALL_METRICS = [
     "dispense_tx_per_s",
     "dispense_oversell_count",
     "synth_people_per_s",
+    # Issue 16: the supply chain (group `supply`).
+    "requisition_cycle_per_s",
+    "replenishment_run_s",
     # Extra metrics (not in issue 5's list): the soak, only with --soak SECONDS.
     "soak_5xx_count",
     "soak_rss_growth_mb",
@@ -63,6 +66,7 @@ GROUPS = (
     "soak",
     "jobs",
     "scheduling",
+    "supply",
 )
 
 
@@ -270,6 +274,12 @@ class Command(BaseCommand):
             metrics.update(found)
             if skipped:
                 self.stdout.write(f"bench: job queue skipped: {skipped}")
+        if "supply" in groups:
+            from bienestar.ops.bench.supply import replenishment, requisition_cycle
+
+            self._step("supply: requisition cycles, then the replenishment run")
+            metrics.update(requisition_cycle(opts["dispense_seconds"]))
+            metrics.update(replenishment())
         metrics.update(self._writes(groups, opts))
         result = bench.write_results(Path(opts["out"]), {"people": people, "seed": seed}, metrics)
         for name, m in result["metrics"].items():
