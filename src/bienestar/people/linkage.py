@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bienestar.people import curp as curp_mod
 from bienestar.people import matching
 
 # Bands (ADR 0013): automatic link, human review, non-match.
@@ -57,6 +58,7 @@ PREPARED = [
     "curp",
     "curp_prefix10",
     "curp_mid",
+    "curp_valid",
     "state",
     "municipality",
     "phone",
@@ -136,6 +138,7 @@ def prepare(row: dict[str, str]) -> list[str]:
         curp if len(curp) == 18 else "",
         curp[:10] if len(curp) == 18 else "",
         curp[4:13] if len(curp) == 18 else "",
+        "1" if len(curp) == 18 and curp_mod.is_valid(curp) else "",
         (row.get("state") or "").strip().upper(),
         (row.get("municipality") or "").strip(),
         phone if len(phone) >= 7 else "",
@@ -318,8 +321,9 @@ def link_rows(
             link_type="dedupe_only",
             comparisons=generic_comparisons() if generic else spanish_comparisons(),
             blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in BLOCKING],
-            retain_matching_columns=False,
+            retain_matching_columns=True,
             retain_intermediate_calculation_columns=False,
+            additional_columns_to_retain=["curp_valid"],
         )
         linker = Linker(sdf, settings, log_level=30)
         linker.training.estimate_probability_two_random_records_match(
@@ -335,8 +339,15 @@ def link_rows(
         predictions = linker.inference.predict(threshold_match_probability=0.01)
         pairs = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0][0]  # noqa: S608 - Splink's own table name
         step("comparar pares")
+        # The issue's rule: two different CURPs that both pass their check digit are two people;
+        # such a pair is never linked automatically, whatever its score (twins have them).
+        con.execute(
+            f"""CREATE TABLE linkable AS SELECT * FROM {predictions.physical_name}
+            WHERE NOT (coalesce(curp_valid_l, '') = '1' AND coalesce(curp_valid_r, '') = '1'
+                       AND curp_l <> curp_r)"""  # noqa: S608 - Splink's own table name
+        )
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
+            db_api.register("linkable"), threshold_match_probability=threshold
         )
         step("agrupar")
         con.execute(
@@ -344,10 +355,10 @@ def link_rows(
             COPY (
               WITH best AS (
                 SELECT id, max(p) AS p FROM (
-                  SELECT unique_id_l AS id, match_probability AS p FROM {predictions.physical_name}
+                  SELECT unique_id_l AS id, match_probability AS p FROM linkable
                   WHERE match_probability >= {float(threshold)}
                   UNION ALL
-                  SELECT unique_id_r, match_probability FROM {predictions.physical_name}
+                  SELECT unique_id_r, match_probability FROM linkable
                   WHERE match_probability >= {float(threshold)}
                 ) GROUP BY id
               )
