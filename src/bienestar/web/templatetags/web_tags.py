@@ -141,6 +141,17 @@ def role_label(role: str) -> str:
 
 
 @register.filter
+def user_label(user: Any) -> str:
+    """A user as people know them: full name and role ("Pedro Sánchez · Farmacia"), not the
+    username (which shows only when no name was recorded)."""
+    if user is None:
+        return ""
+    name = (user.get_full_name() or "").strip() or user.get_username()
+    role = getattr(user, "role", "")
+    return f"{name} · {Role(role).label}" if role in Role.values else name
+
+
+@register.filter
 def as_json(value: Any) -> str:
     if value in (None, "", [], {}):
         return ""
