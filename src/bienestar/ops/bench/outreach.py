@@ -166,6 +166,7 @@ def _teardown(ctx: dict[str, Any]) -> None:
         # owner's right to switch the trigger off inside this one transaction.
         cursor.execute("ALTER TABLE outreach_visit DISABLE TRIGGER outreach_visit_append_only")
         cursor.execute("DELETE FROM outreach_visit WHERE household_id = ANY(%s)", [home_ids])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending events: ALTER refuses them
         cursor.execute("ALTER TABLE outreach_visit ENABLE TRIGGER outreach_visit_append_only")
         TaskEvent.objects.filter(task__household_id__in=home_ids).delete()
         Task.objects.filter(household_id__in=home_ids).delete()
