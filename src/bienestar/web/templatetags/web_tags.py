@@ -30,6 +30,10 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
     ):
         items.append((reverse("agenda_day"), _("Agenda"), "agenda"))
         items.append((reverse("referrals_received"), _("Referencias"), "referrals"))
+    if actor.can(Permission.OUTREACH_FIELD):
+        items.append((reverse("outreach:worklist"), _("Mi trabajo"), "outreach"))
+    if actor.can(Permission.OUTREACH_PLAN):
+        items.append((reverse("outreach:planner"), _("Territorios"), "outreach"))
     if actor.can(Permission.PERSON_READ):
         items.append((reverse("person_search"), _("Personas"), "people"))
     if actor.can(Permission.DISPENSE):
