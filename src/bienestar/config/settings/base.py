@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "bienestar.fhir.bulk",
     "bienestar.reference",
     "bienestar.synth",
+    "bienestar.indicators",
     "bienestar.web",
     "bienestar.ops",
 ]
