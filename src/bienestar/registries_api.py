@@ -11,6 +11,8 @@ def routers() -> list[tuple[str, Router]]:
     from bienestar.households.api import router as households
     from bienestar.inventory.api import router as inventory
     from bienestar.prescribing.api import router as prescriptions
+    from bienestar.referrals.api import router as referrals
+    from bienestar.scheduling.api import router as scheduling
     from bienestar.territories.api import router as territories
     from bienestar.workforce.api import router as workforce
 
@@ -22,4 +24,6 @@ def routers() -> list[tuple[str, Router]]:
         ("/clinical/", clinical),
         ("/inventory/", inventory),
         ("/prescriptions/", prescriptions),
+        ("/scheduling/", scheduling),
+        ("/referrals/", referrals),
     ]

@@ -15,11 +15,11 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from django.db import connection
 from django.utils import timezone
 
+from bienestar.config.database import connection_url
 from bienestar.ops.bench import server as server_mod
 
 # A name no other fixture uses: when it shows up in a response, personal data was returned.
@@ -31,13 +31,7 @@ MARK_CLINICAL = "Tepezcohuite"
 
 def child_database_url() -> str:
     """DATABASE_URL of the database this test runs on (pytest-django's test database)."""
-    s = connection.settings_dict
-    user = quote(s.get("USER") or "postgres", safe="")
-    password = f":{quote(s['PASSWORD'], safe='')}" if s.get("PASSWORD") else ""
-    host = s.get("HOST") or "127.0.0.1"
-    host = quote(host, safe="") if host.startswith("/") else host
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgresql://{user}{password}@{host}{port}/{s['NAME']}"
+    return connection_url(connection.settings_dict)
 
 
 def run_verify(database_url: str) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ from bienestar.access.api_auth import request_actor
 from bienestar.access.errors import NotAuthenticated
 from bienestar.access.models import ApiToken
 from bienestar.access.roles import ROLE_PERMISSIONS, Role
+from bienestar.access.scopes import reads, writes
 from bienestar.access.tokens import token_for_prefix, token_revoke
 
 router = Router(tags=["access"])
@@ -70,7 +71,12 @@ def _token_out(row: ApiToken, current: ApiToken | None) -> dict[str, Any]:
     }
 
 
-@router.get("/me", response=MeOut, summary="Who am I: role, permissions, territory")
+@router.get(
+    "/me",
+    response=MeOut,
+    summary="Who am I: role, permissions, territory",
+    openapi_extra=reads("Account"),
+)
 def me(request: HttpRequest) -> dict[str, Any]:
     actor = request_actor(request)
     user = actor.user
@@ -101,7 +107,12 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/tokens", response=list[TokenOut], summary="The caller's own API tokens")
+@router.get(
+    "/tokens",
+    response=list[TokenOut],
+    summary="The caller's own API tokens",
+    openapi_extra=reads("ApiToken"),
+)
 def token_list(request: HttpRequest) -> list[dict[str, Any]]:
     actor = request_actor(request)
     if actor.user is None:
@@ -114,7 +125,10 @@ def token_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.delete(
-    "/tokens/{prefix}", response=TokenOut, summary="Revoke one of the caller's own tokens"
+    "/tokens/{prefix}",
+    response=TokenOut,
+    summary="Revoke one of the caller's own tokens",
+    openapi_extra=writes("ApiToken"),
 )
 def token_revoke_own(
     request: HttpRequest,

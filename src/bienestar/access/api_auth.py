@@ -1,7 +1,15 @@
-"""API authentication: `Authorization: Bearer <token>`, or the page session (with CSRF)."""
+"""API authentication: `Authorization: Bearer <token>`, or the page session (with CSRF).
+
+A bearer token is also checked against what the operation declares it touches
+(`openapi_extra=reads(...)` / `writes(...)`, access.scopes): the same scope decision as on FHIR.
+`declared_access` is the API-wide decorator (config/api.py) that hands the operation's declaration
+to the authentication, which runs before the operation validates its input or does anything.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -9,9 +17,26 @@ from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
 from bienestar.access.actor import Actor, client_address
+from bienestar.access.scopes import Access, require_token_access, token_actor
 from bienestar.access.tokens import token_authenticate
 
 API_CHANNEL = "api"
+
+_ACCESS_ATTR = "_bienestar_access"
+
+
+def declared_access(run: Callable[..., Any]) -> Callable[..., Any]:
+    """Ninja "view" decorator: `run` is the operation's bound run method; its `openapi_extra`
+    holds the access declaration, put on the request for the authentication to check."""
+    operation = getattr(run, "__self__", None)
+    access = Access.from_openapi(getattr(operation, "openapi_extra", None))
+
+    @functools.wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        setattr(request, _ACCESS_ATTR, access)
+        return run(request, *args, **kwargs)
+
+    return wrapper
 
 
 class BearerOrSession(HttpBearer):
@@ -30,6 +55,12 @@ class BearerOrSession(HttpBearer):
         row = token_authenticate(token)
         if row is None:
             return None
+        # Raises ScopeDenied (403, nothing run) when the token may not do what the operation does.
+        require_token_access(
+            token_actor(row, client_address=client_address(request), channel=API_CHANNEL),
+            getattr(request, _ACCESS_ATTR, None),
+            patient_bound=row.patient_public_id is not None,
+        )
         request.user = row.user
         request.api_token = row  # type: ignore[attr-defined]
         return row.user
@@ -41,7 +72,6 @@ def request_actor(request: HttpRequest) -> Actor:
     user = getattr(request, "user", None)
     if user is not None and not user.is_authenticated:
         user = None
-    scopes = frozenset(token.scopes.split()) if token is not None else frozenset()
-    return Actor(
-        user=user, client_address=client_address(request), channel=API_CHANNEL, scopes=scopes
-    )
+    if token is not None:
+        return token_actor(token, client_address=client_address(request), channel=API_CHANNEL)
+    return Actor(user=user, client_address=client_address(request), channel=API_CHANNEL)

@@ -36,6 +36,13 @@ class Permission(enum.Enum):
     STOCK_READ = "stock.read"
     STOCK_WRITE = "stock.write"
     INDICATOR_READ = "indicator.read"
+    # Outreach (issue 12): field work on assigned sectors; rollout planning by coordinators.
+    OUTREACH_FIELD = "outreach.field"
+    OUTREACH_PLAN = "outreach.plan"
+    SCHEDULE_READ = "schedule.read"
+    SCHEDULE_MANAGE = "schedule.manage"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_WRITE = "appointment.write"
 
 
 _ALL_REGISTRY = {Permission.REGISTRY_READ, Permission.WORKFORCE_READ}
@@ -44,6 +51,12 @@ _CLINICAL_ALL = {
     Permission.CLINICAL_WRITE,
     Permission.PRESCRIBE,
     Permission.PRESCRIPTION_READ,
+}
+_SCHEDULING = {
+    Permission.SCHEDULE_READ,
+    Permission.SCHEDULE_MANAGE,
+    Permission.APPOINTMENT_READ,
+    Permission.APPOINTMENT_WRITE,
 }
 _PHARMACY = {
     Permission.PRESCRIPTION_READ,
@@ -59,6 +72,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            Permission.OUTREACH_PLAN,
+            Permission.SCHEDULE_READ,
             *_ALL_REGISTRY,
         }
     ),
@@ -68,6 +83,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            Permission.OUTREACH_PLAN,
+            Permission.SCHEDULE_READ,
             *_ALL_REGISTRY,
         }
     ),
@@ -79,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.PRESCRIPTION_READ,
             Permission.STOCK_READ,
             Permission.INDICATOR_READ,
+            *_SCHEDULING,
             *_ALL_REGISTRY,
         }
     ),
@@ -89,6 +107,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.STOCK_READ,
             *_CLINICAL_ALL,
+            *_SCHEDULING,
             *_ALL_REGISTRY,
         }
     ),
@@ -105,6 +124,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_READ,
             Permission.HOUSEHOLD_WRITE,
             Permission.REGISTRY_READ,
+            Permission.OUTREACH_FIELD,
         }
     ),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, *_ALL_REGISTRY}),
@@ -116,6 +136,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.HOUSEHOLD_WRITE,
             *_CLINICAL_ALL,
             *_PHARMACY,
+            Permission.SCHEDULE_READ,
+            Permission.APPOINTMENT_READ,
+            Permission.APPOINTMENT_WRITE,
             *_ALL_REGISTRY,
         }
     ),

@@ -18,6 +18,7 @@ from bienestar.access.audit import audit_record
 from bienestar.access.models import AuditAction, AuditEvent
 from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
+from bienestar.core.db_routing import lag_tolerant
 from bienestar.core.errors import ValidationFailed
 
 AUDIT_PAGE_MAX = 200
@@ -83,7 +84,7 @@ def audit_events(actor: Actor, *, filters: AuditFilters) -> QuerySet[AuditEvent]
         qs = qs.filter(at__gte=_day_start(filters.date_from))
     if filters.date_to:
         qs = qs.filter(at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
-    return qs
+    return lag_tolerant(qs)
 
 
 def audit_page(

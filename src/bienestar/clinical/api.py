@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads, writes
 from bienestar.clinical import selectors, services
 from bienestar.clinical import vitals as vitals_mod
 from bienestar.clinical.schemas import (
@@ -65,7 +66,12 @@ def _observations(rows: list[Any]) -> list[dict[str, Any]]:
 # --- terminology ----------------------------------------------------------------------------------
 
 
-@router.get("/icd10", response=Icd10Page, summary="Search CIE-10 diagnoses by code or words")
+@router.get(
+    "/icd10",
+    response=Icd10Page,
+    summary="Search CIE-10 diagnoses by code or words",
+    openapi_extra=reads("CodeSystem"),
+)
 def icd10_search(
     request: HttpRequest,
     q: str = Query(..., min_length=1, max_length=100, pattern=NO_NUL),
@@ -89,6 +95,7 @@ def icd10_search(
     "/encounters",
     response={201: EncounterOut},
     summary="Record an encounter with its diagnoses and vital signs (one transaction)",
+    openapi_extra=writes("Encounter", "Condition", "Observation"),
 )
 def encounter_record(request: HttpRequest, payload: EncounterIn) -> Status[dict[str, Any]]:
     encounter = services.encounter_record(
@@ -112,12 +119,22 @@ def encounter_record(request: HttpRequest, payload: EncounterIn) -> Status[dict[
     return Status(201, _encounter(selectors.encounter_written(encounter)))
 
 
-@router.get("/encounters/{public_id}", response=EncounterOut, summary="One encounter")
+@router.get(
+    "/encounters/{public_id}",
+    response=EncounterOut,
+    summary="One encounter",
+    openapi_extra=reads("Encounter"),
+)
 def encounter_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _encounter(selectors.encounter_get(request_actor(request), encounter=public_id))
 
 
-@router.post("/encounters/{public_id}/close", response=EncounterOut, summary="Finish an encounter")
+@router.post(
+    "/encounters/{public_id}/close",
+    response=EncounterOut,
+    summary="Finish an encounter",
+    openapi_extra=writes("Encounter"),
+)
 def encounter_close(
     request: HttpRequest, public_id: UUID, payload: EncounterCloseIn
 ) -> dict[str, Any]:
@@ -131,6 +148,7 @@ def encounter_close(
     "/encounters/{public_id}/cancel",
     response=EncounterOut,
     summary="Cancel an encounter, or mark it entered in error",
+    openapi_extra=writes("Encounter"),
 )
 def encounter_cancel(
     request: HttpRequest, public_id: UUID, payload: EncounterCancelIn
@@ -145,6 +163,7 @@ def encounter_cancel(
     "/encounters/{public_id}/observations",
     response={201: list[ObservationOut]},
     summary="Record vital signs in an encounter",
+    openapi_extra=writes("Observation"),
 )
 def encounter_observations(
     request: HttpRequest, public_id: UUID, payload: ObservationIn
@@ -162,6 +181,7 @@ def encounter_observations(
     "/encounters/{public_id}/conditions",
     response={201: ConditionOut},
     summary="Add a diagnosis to an encounter",
+    openapi_extra=writes("Condition"),
 )
 def encounter_condition(
     request: HttpRequest, public_id: UUID, payload: ConditionIn
@@ -181,7 +201,12 @@ def encounter_condition(
 # --- per person -----------------------------------------------------------------------------------
 
 
-@router.get("/persons/{public_id}/encounters", response=EncounterPage, summary="Encounter timeline")
+@router.get(
+    "/persons/{public_id}/encounters",
+    response=EncounterPage,
+    summary="Encounter timeline",
+    openapi_extra=reads("Encounter"),
+)
 def person_encounters(
     request: HttpRequest,
     public_id: UUID,
@@ -200,7 +225,10 @@ def person_encounters(
 
 
 @router.get(
-    "/persons/{public_id}/problems", response=list[ConditionOut], summary="Active problem list"
+    "/persons/{public_id}/problems",
+    response=list[ConditionOut],
+    summary="Active problem list",
+    openapi_extra=reads("Condition"),
 )
 def person_problems(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
     return [_condition(c) for c in selectors.problem_list(request_actor(request), person=public_id)]
@@ -210,6 +238,7 @@ def person_problems(request: HttpRequest, public_id: UUID) -> list[dict[str, Any
     "/persons/{public_id}/conditions",
     response={201: ConditionOut},
     summary="Add a diagnosis to the problem list, outside an encounter",
+    openapi_extra=writes("Condition"),
 )
 def person_condition(
     request: HttpRequest, public_id: UUID, payload: ConditionIn
@@ -227,7 +256,12 @@ def person_condition(
     return Status(201, _condition(condition))
 
 
-@router.post("/conditions/{public_id}/resolve", response=ConditionOut, summary="Resolve a problem")
+@router.post(
+    "/conditions/{public_id}/resolve",
+    response=ConditionOut,
+    summary="Resolve a problem",
+    openapi_extra=writes("Condition"),
+)
 def condition_resolve(
     request: HttpRequest, public_id: UUID, payload: ConditionResolveIn
 ) -> dict[str, Any]:
@@ -244,6 +278,7 @@ def condition_resolve(
     "/persons/{public_id}/vitals",
     response=dict[str, ObservationOut],
     summary="Latest value of each vital sign",
+    openapi_extra=reads("Observation"),
 )
 def person_latest_vitals(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     latest = selectors.latest_vitals(request_actor(request), person=public_id)
@@ -254,6 +289,7 @@ def person_latest_vitals(request: HttpRequest, public_id: UUID) -> dict[str, Any
     "/persons/{public_id}/observations",
     response={201: list[ObservationOut]},
     summary="Record vital signs outside an encounter",
+    openapi_extra=writes("Observation"),
 )
 def person_observations(
     request: HttpRequest, public_id: UUID, payload: ObservationIn
@@ -272,6 +308,7 @@ def person_observations(
     "/persons/{public_id}/vitals/{key}",
     response=list[VitalPointOut],
     summary="Series of one vital sign for a chart (key: bp, glucose, weight…)",
+    openapi_extra=reads("Observation"),
 )
 def person_vitals_series(
     request: HttpRequest, public_id: UUID, key: str, limit: int = Query(100, ge=1, le=500)
@@ -280,7 +317,12 @@ def person_vitals_series(
     return [{"at": p.at, "value": p.value, "value2": p.value2, "unit": p.unit} for p in points]
 
 
-@router.get("/persons/{public_id}/allergies", response=list[AllergyOut], summary="Allergies")
+@router.get(
+    "/persons/{public_id}/allergies",
+    response=list[AllergyOut],
+    summary="Allergies",
+    openapi_extra=reads("AllergyIntolerance"),
+)
 def person_allergies(
     request: HttpRequest, public_id: UUID, include_inactive: bool = False
 ) -> list[dict[str, Any]]:
@@ -291,7 +333,10 @@ def person_allergies(
 
 
 @router.post(
-    "/persons/{public_id}/allergies", response={201: AllergyOut}, summary="Record an allergy"
+    "/persons/{public_id}/allergies",
+    response={201: AllergyOut},
+    summary="Record an allergy",
+    openapi_extra=writes("AllergyIntolerance"),
 )
 def person_allergy_add(
     request: HttpRequest, public_id: UUID, payload: AllergyIn
@@ -301,7 +346,10 @@ def person_allergy_add(
 
 
 @router.post(
-    "/allergies/{public_id}/status", response=AllergyOut, summary="Change an allergy's status"
+    "/allergies/{public_id}/status",
+    response=AllergyOut,
+    summary="Change an allergy's status",
+    openapi_extra=writes("AllergyIntolerance"),
 )
 def allergy_status(
     request: HttpRequest, public_id: UUID, payload: AllergyStatusIn
@@ -313,7 +361,10 @@ def allergy_status(
 
 
 @router.get(
-    "/persons/{public_id}/immunizations", response=list[ImmunizationOut], summary="Vaccines applied"
+    "/persons/{public_id}/immunizations",
+    response=list[ImmunizationOut],
+    summary="Vaccines applied",
+    openapi_extra=reads("Immunization"),
 )
 def person_immunizations(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
     return [
@@ -326,6 +377,7 @@ def person_immunizations(request: HttpRequest, public_id: UUID) -> list[dict[str
     "/persons/{public_id}/immunizations/schedule",
     response=list[ScheduledDoseOut],
     summary="The national schedule with each dose's status for this person",
+    openapi_extra=reads("Immunization"),
 )
 def person_immunization_schedule(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
     doses = selectors.immunization_schedule(request_actor(request), person=public_id)
@@ -336,6 +388,7 @@ def person_immunization_schedule(request: HttpRequest, public_id: UUID) -> list[
     "/persons/{public_id}/immunizations",
     response={201: ImmunizationOut},
     summary="Record a vaccine dose (checked against the national schedule)",
+    openapi_extra=writes("Immunization"),
 )
 def person_immunization_record(
     request: HttpRequest, public_id: UUID, payload: ImmunizationIn

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from bienestar.access.api_auth import BearerOrSession
+from bienestar.access.api_auth import BearerOrSession, declared_access
 from bienestar.core.errors import DomainError
 
 api = NinjaAPI(
@@ -16,6 +16,9 @@ api = NinjaAPI(
     auth=BearerOrSession(),
     urls_namespace="api",
 )
+# Every operation declares what it touches (openapi_extra=reads(...)/writes(...), access.scopes);
+# bearer tokens are checked against it. See docs/adr/0004, addendum on the JSON API.
+api.add_decorator(declared_access, mode="view")
 
 
 @api.exception_handler(DomainError)
@@ -47,11 +50,16 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 def _register_routers() -> None:
     from bienestar.access.api import router as access_router
+    from bienestar.outreach.api import router as outreach_router
     from bienestar.people.api import router as people_router
     from bienestar.registries_api import routers
 
     api.add_router("/people/", people_router)
     api.add_router("/access/", access_router)
+    api.add_router("/outreach/", outreach_router)
+    from bienestar.jobs.api import router as jobs_router
+
+    api.add_router("/jobs/", jobs_router)
     for prefix, router in routers():
         api.add_router(prefix, router)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -73,6 +74,22 @@ def database_url() -> str:
     return url
 
 
+def connection_url(settings: Mapping[str, Any]) -> str:
+    """The DATABASE_URL of Django connection settings (`connection.settings_dict`), for a child
+    process that must use the same database as this one (under pytest: the test database).
+
+    The one place such a URL is built. A host that is a socket directory (the embedded server) is
+    percent-encoded, as `database_url()` writes it; user and password are percent-encoded too."""
+    user = quote(settings.get("USER") or "postgres", safe="")
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
+    host = str(settings.get("HOST") or "127.0.0.1")
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    name = quote(str(settings["NAME"]), safe="")
+    return f"postgresql://{user}{password}@{host}{port}/{name}"
+
+
 def database_settings() -> dict[str, Any]:
     import dj_database_url
 
@@ -81,6 +98,25 @@ def database_settings() -> dict[str, Any]:
     config.setdefault("OPTIONS", {})
     config["OPTIONS"].setdefault("application_name", "bienestar")
     return config
+
+
+def replica_settings() -> dict[str, dict[str, Any]]:
+    """The `replica` alias when `DATABASE_REPLICA_URL` is set (ADR 0010), else nothing.
+
+    Its sessions are read-only even if the URL points at a primary by mistake, and in tests it
+    mirrors the test database (pytest-django creates no second one)."""
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if not url:
+        return {}
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {})
+    config["OPTIONS"].setdefault("application_name", "bienestar-replica")
+    config["OPTIONS"]["options"] = "-c default_transaction_read_only=on"
+    config["TEST"] = {"MIRROR": "default"}
+    return {"replica": config}
 
 
 def stop_embedded() -> str:

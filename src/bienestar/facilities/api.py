@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Path, Query, Router
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, NO_NUL, page
 from bienestar.facilities import selectors
 from bienestar.facilities.models import FacilityType, Institution
@@ -22,7 +23,9 @@ from bienestar.territories.api import PATH_PATTERN
 router = Router(tags=["facilities"])
 
 
-@router.get("/", response=FacilityPage, summary="List facilities")
+@router.get(
+    "/", response=FacilityPage, summary="List facilities", openapi_extra=reads("Organization")
+)
 def facility_list(
     request: HttpRequest,
     institution: Institution | None = None,
@@ -57,7 +60,10 @@ def facility_list(
 
 
 @router.get(
-    "/{key}", response=FacilityDetailOut, summary="One facility by public_id (UUID) or CLUES"
+    "/{key}",
+    response=FacilityDetailOut,
+    summary="One facility by public_id (UUID) or CLUES",
+    openapi_extra=reads("Organization"),
 )
 def facility_detail(
     request: HttpRequest,

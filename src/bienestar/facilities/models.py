@@ -100,6 +100,11 @@ class Facility(BaseModel):
     in_operation = models.BooleanField(default=True)
     address = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=200, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("Zona horaria IANA; vacía: la de su estado (scheduling.timezones)"),
+    )
 
     class Meta:
         ordering = ["name"]

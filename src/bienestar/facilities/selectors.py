@@ -11,6 +11,7 @@ from bienestar.access.actor import Actor
 from bienestar.access.errors import OutOfScope
 from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
+from bienestar.core.db_routing import lag_tolerant
 from bienestar.core.errors import ValidationFailed
 from bienestar.facilities.models import CLUES_RE, Facility, OpeningHours
 from bienestar.territories.selectors import unaccent_contains, within
@@ -46,7 +47,7 @@ def facilities_list(
     if q:
         qs, name_matches = unaccent_contains(qs, "name", q)
         qs = qs.filter(name_matches | Q(clues=q.upper()))
-    return qs.order_by("name", "id")
+    return lag_tolerant(qs.order_by("name", "id"))
 
 
 def facility_get(actor: Actor, *, key: str, with_opening_hours: bool = True) -> Facility:

@@ -23,25 +23,30 @@ Identifiers with no published URI — the National Health ID (new with the natio
 NSS, the ISSSTE number, institutional record numbers, Colombian documents (Colombia's IHCE drafts
 name the document types, not a system per document) and Bienestar's own code lists — live under
 the `urn:bienestar:` namespace below. It is not a registered URN namespace: a deployment that obtains
-an OID under DGIS's arc (or a domain of its own) changes `BIENESTAR` here, once, before going live.
-Nothing stored holds these URIs (they are computed when mapping), so the change touches no data.
+an OID under DGIS's arc (or a domain of its own) changes `BIENESTAR` here and in
+people/identifier_systems.py, once, before going live, and updates the `uri` of the seeded rows of
+the identifier-system registry (stored identifiers hold the short codes, not the URIs).
 
-Identifiers of other systems (a US SSN or a foreign hospital's record number, as in Synthea's
-sample patients) are refused on create and update with 422 naming `Patient.identifier[n].system`,
-not dropped and not stored under a guessed system: a person's identifiers are what record linkage
-and the exact search trust, so an integrator maps its own systems to the ones above (or leaves them
-out) before sending. Patients must also say where they live (the territory extension, or a state
-the address resolves to): the territory decides who may see them.
+Identifiers of any other system (another institution's `urn:oid:…`, Synthea's
+`https://github.com/synthetichealth/synthea`, a US SSN) are accepted on create, as HAPI, Aidbox and
+Medplum do (ADR 0011, which replaces the earlier decision to refuse them with 422): the value is
+stored exactly as given (trimmed) under the system's URI, unique per system, and the system is
+added to the registry (people.IdentifierSystemEntry) as *unverified*; it reads back unchanged and
+`identifier=system|value` finds it. Known systems are validated (a CURP's check digit, the NSS's 11
+digits) and a bad value is refused with 422 naming `Patient.identifier[n].value`. The system must
+be an absolute URI (`urn:…` or `http(s)://…`), and `urn:bienestar:sid:` names only the seeded
+systems. Patients must also say where they live (the territory extension, or a state the address
+resolves to): the territory decides who may see them.
 """
 
 from __future__ import annotations
 
-from bienestar.people.models import IdentifierSystem
+from bienestar.people import identifier_systems
 
 FHIR_VERSION = "4.0.1"
 
 # --- official systems ------------------------------------------------------------------------------
-CURP = "urn:oid:2.16.840.1.113883.4.629"
+CURP = identifier_systems.CURP_URI
 CLUES = "urn:oid:2.16.840.1.113883.4.631"
 PROFESSIONAL_LICENCE = "urn:oid:2.16.840.1.113883.3.215.12.18"
 MEDICINE_CATALOGUE = "urn:oid:2.16.840.1.113883.3.215.12.8"
@@ -64,7 +69,7 @@ MOTHERS_FAMILY = "http://hl7.org/fhir/StructureDefinition/humanname-mothers-fami
 
 # --- Bienestar's own namespace ---------------------------------------------------------------------
 BIENESTAR = "urn:bienestar"
-NATIONAL_HEALTH_ID = f"{BIENESTAR}:sid:national-health-id"
+NATIONAL_HEALTH_ID = identifier_systems.NATIONAL_HEALTH_ID_URI
 IMSS_NSS = f"{BIENESTAR}:sid:imss-nss"
 ISSSTE = f"{BIENESTAR}:sid:issste"
 INSTITUTIONAL_RECORD = f"{BIENESTAR}:sid:record"
@@ -77,26 +82,14 @@ INSTITUTION = f"{BIENESTAR}:CodeSystem:institution"
 UNFILLED_REASON = f"{BIENESTAR}:CodeSystem:unfilled-reason"
 # The territory (materialised path, e.g. "MX.20.067") an address lies in: what scopes access.
 TERRITORY_EXTENSION = f"{BIENESTAR}:extension:territory"
+# A person's affiliation in force (scheme, insurer/EPS, period, source): people/affiliations.py.
+AFFILIATION_EXTENSION = f"{BIENESTAR}:extension:affiliation"
+AFFILIATION_SCHEME = f"{BIENESTAR}:CodeSystem:affiliation-scheme"
 
-# Identifier systems of persons: the domain's IdentifierSystem value ↔ the FHIR system URI.
-PERSON_IDENTIFIER_SYSTEMS: dict[str, str] = {
-    IdentifierSystem.CURP: CURP,
-    IdentifierSystem.IMSS_NSS: IMSS_NSS,
-    IdentifierSystem.ISSSTE: ISSSTE,
-    IdentifierSystem.RECORD: INSTITUTIONAL_RECORD,
-    **{
-        s: CO_DOCUMENT_PREFIX + s
-        for s in (
-            IdentifierSystem.CO_CC,
-            IdentifierSystem.CO_TI,
-            IdentifierSystem.CO_RC,
-            IdentifierSystem.CO_CE,
-            IdentifierSystem.CO_PA,
-            IdentifierSystem.CO_PPT,
-        )
-    },
-}
-DOMAIN_IDENTIFIER_SYSTEM: dict[str, str] = {uri: s for s, uri in PERSON_IDENTIFIER_SYSTEMS.items()}
+# Identifier systems of persons: the seeded systems' codes ↔ URIs (people/identifier_systems.py,
+# the registry). Any other system is stored under its URI, so it maps to itself.
+PERSON_IDENTIFIER_SYSTEMS: dict[str, str] = identifier_systems.URI_BY_CODE
+DOMAIN_IDENTIFIER_SYSTEM: dict[str, str] = identifier_systems.CODE_BY_URI
 
 # LOINC display names of the codes the clinical record uses (see clinical/vitals.py).
 LOINC_DISPLAY = {
@@ -117,4 +110,4 @@ LABORATORY_CODES = frozenset({"2339-0", "4548-4"})
 
 
 def identifier_system_uri(domain_system: str) -> str:
-    return PERSON_IDENTIFIER_SYSTEMS.get(domain_system, f"{BIENESTAR}:sid:{domain_system}")
+    return identifier_systems.uri_for_code(domain_system)

@@ -10,6 +10,7 @@ from ninja import Query, Router, Status
 
 from bienestar.access.api_auth import request_actor
 from bienestar.access.errors import OutOfScope
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, page
 from bienestar.households import selectors, services
 from bienestar.households.schemas import (
@@ -29,7 +30,12 @@ from bienestar.territories.api import PATH_PATTERN
 router = Router(tags=["households"])
 
 
-@router.get("/", response=HouseholdPage, summary="Households visible to the caller")
+@router.get(
+    "/",
+    response=HouseholdPage,
+    summary="Households visible to the caller",
+    openapi_extra=reads("Group"),
+)
 def household_list(
     request: HttpRequest,
     territory: str | None = Query(
@@ -49,7 +55,12 @@ def household_list(
     )
 
 
-@router.get("/{public_id}", response=HouseholdDetailOut, summary="One household with its members")
+@router.get(
+    "/{public_id}",
+    response=HouseholdDetailOut,
+    summary="One household with its members",
+    openapi_extra=reads("Group"),
+)
 def household_detail(
     request: HttpRequest, public_id: UUID, include_past: bool = False
 ) -> dict[str, Any]:
@@ -65,7 +76,9 @@ def household_detail(
     }
 
 
-@router.post("/", response={201: HouseholdOut}, summary="Register a household")
+@router.post(
+    "/", response={201: HouseholdOut}, summary="Register a household", openapi_extra=writes("Group")
+)
 def household_create(request: HttpRequest, payload: HouseholdIn) -> Status[dict[str, Any]]:
     data = payload.model_dump()
     territory_path = data.pop("territory")
@@ -75,7 +88,12 @@ def household_create(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
     return Status(201, household_out(household))
 
 
-@router.post("/{public_id}/members", response={201: MemberOut}, summary="Add a member")
+@router.post(
+    "/{public_id}/members",
+    response={201: MemberOut},
+    summary="Add a member",
+    openapi_extra=writes("Group"),
+)
 def household_member_add(
     request: HttpRequest, public_id: UUID, payload: MemberIn
 ) -> Status[dict[str, Any]]:
@@ -94,7 +112,12 @@ def household_member_add(
     return Status(201, member_out(member))
 
 
-@router.post("/{public_id}/members/{member_id}/end", response=MemberOut, summary="End a membership")
+@router.post(
+    "/{public_id}/members/{member_id}/end",
+    response=MemberOut,
+    summary="End a membership",
+    openapi_extra=writes("Group"),
+)
 def household_member_end(
     request: HttpRequest, public_id: UUID, member_id: UUID, payload: MemberEndIn
 ) -> dict[str, Any]:

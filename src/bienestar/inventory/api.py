@@ -16,6 +16,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, NO_NUL, page
 from bienestar.facilities.models import Facility
 from bienestar.facilities.selectors import facility_get
@@ -184,6 +185,7 @@ def _facility(request: HttpRequest, key: str) -> Facility:
     "/facilities/{key}/stock",
     response=list[MedicineStockOut],
     summary="Stock of a facility by catalogue key",
+    openapi_extra=reads("Inventory"),
 )
 def stock(
     request: HttpRequest,
@@ -214,7 +216,12 @@ def stock(
     ]
 
 
-@router.get("/facilities/{key}/lots", response=list[LotOut], summary="Lots held at a facility")
+@router.get(
+    "/facilities/{key}/lots",
+    response=list[LotOut],
+    summary="Lots held at a facility",
+    openapi_extra=reads("Inventory"),
+)
 def lots(
     request: HttpRequest,
     key: str = FACILITY_KEY,
@@ -234,6 +241,7 @@ def lots(
     "/facilities/{key}/expiring",
     response=list[LotOut],
     summary="Lots expiring within N days (expired ones included)",
+    openapi_extra=reads("Inventory"),
 )
 def expiring(
     request: HttpRequest,
@@ -250,6 +258,7 @@ def expiring(
     "/facilities/{key}/availability",
     response=list[AvailabilityOut],
     summary="Usable units of catalogue keys at a facility",
+    openapi_extra=reads("Inventory"),
 )
 def availability(
     request: HttpRequest,
@@ -262,7 +271,12 @@ def availability(
     return [{"medicine": k, "available": v, "in_stock": v > 0} for k, v in units.items()]
 
 
-@router.get("/facilities/{key}/ledger", response=MovementPage, summary="Ledger of a facility")
+@router.get(
+    "/facilities/{key}/ledger",
+    response=MovementPage,
+    summary="Ledger of a facility",
+    openapi_extra=reads("Inventory"),
+)
 def ledger(
     request: HttpRequest,
     key: str = FACILITY_KEY,
@@ -288,7 +302,9 @@ def ledger(
     return page(request, items=items, limit=limit, offset=offset, count=qs.count())
 
 
-@router.get("/lots/{public_id}", response=LotOut, summary="One lot")
+@router.get(
+    "/lots/{public_id}", response=LotOut, summary="One lot", openapi_extra=reads("Inventory")
+)
 def lot_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _lot(selectors.lot_get(request_actor(request), public_id=public_id))
 
@@ -300,6 +316,7 @@ def lot_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     "/facilities/{key}/receipts",
     response={201: list[MovementOut]},
     summary="Receive a delivery (several lots)",
+    openapi_extra=writes("Inventory"),
 )
 def receive(
     request: HttpRequest, payload: ReceiptIn, key: str = FACILITY_KEY
@@ -322,7 +339,10 @@ def receive(
 
 
 @router.post(
-    "/lots/{public_id}/adjustments", response={201: MovementOut}, summary="Adjust a lot's balance"
+    "/lots/{public_id}/adjustments",
+    response={201: MovementOut},
+    summary="Adjust a lot's balance",
+    openapi_extra=writes("Inventory"),
 )
 def adjust(request: HttpRequest, public_id: UUID, payload: AdjustmentIn) -> Status[dict[str, Any]]:
     actor = request_actor(request)
@@ -340,6 +360,7 @@ def adjust(request: HttpRequest, public_id: UUID, payload: AdjustmentIn) -> Stat
     "/lots/{public_id}/transfers",
     response={201: TransferOut},
     summary="Transfer units of a lot to another facility",
+    openapi_extra=writes("Inventory"),
 )
 def transfer(request: HttpRequest, public_id: UUID, payload: TransferIn) -> Status[dict[str, Any]]:
     actor = request_actor(request)
@@ -357,6 +378,7 @@ def transfer(request: HttpRequest, public_id: UUID, payload: TransferIn) -> Stat
     "/facilities/{key}/expiry-write-offs",
     response={201: list[MovementOut]},
     summary="Write off every expired lot",
+    openapi_extra=writes("Inventory"),
 )
 def write_off(
     request: HttpRequest, payload: WriteOffIn, key: str = FACILITY_KEY
@@ -371,6 +393,7 @@ def write_off(
     "/facilities/{key}/counts",
     response={201: list[MovementOut]},
     summary="Reconcile a physical count",
+    openapi_extra=writes("Inventory"),
 )
 def count(
     request: HttpRequest, payload: CountIn, key: str = FACILITY_KEY

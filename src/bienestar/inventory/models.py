@@ -14,6 +14,7 @@ docs/adr/0005-stock-locking.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -22,6 +23,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bienestar.core.models import BaseModel
+
+
+class LotStatus(models.TextChoices):
+    """What may be done with a lot's units. `expired` is also implied by the expiry date: a lot
+    whose expiry has passed is never dispensed or shipped, whatever its stored status."""
+
+    USABLE = "usable", _("Utilizable")
+    QUARANTINED = "quarantined", _("En cuarentena")
+    EXPIRED = "expired", _("Caducado")
+    RECALLED = "recalled", _("Retirado (alerta sanitaria)")
 
 
 class Lot(BaseModel):
@@ -40,6 +51,14 @@ class Lot(BaseModel):
     lot_number = models.CharField(max_length=40)
     expiry = models.DateField(help_text=_("Caducidad: utilizable hasta ese día inclusive"))
     quantity = models.IntegerField(default=0, help_text=_("Existencia en unidades"))
+    manufacturer = models.CharField(max_length=120, blank=True, default="")
+    status = models.CharField(
+        max_length=12,
+        choices=LotStatus.choices,
+        default="usable",
+        db_default="usable",
+        help_text=_("Solo un lote utilizable y no caducado se surte o se envía "),
+    )
 
     class Meta:
         ordering = ["facility", "medicine", "expiry", "id"]
@@ -59,6 +78,15 @@ class Lot(BaseModel):
     def __str__(self) -> str:
         return f"{self.medicine_id} lote {self.lot_number} ({self.expiry:%Y-%m-%d})"
 
+    def effective_status(self, today: dt.date) -> str:
+        """The stored status, except that a usable lot past its expiry is expired."""
+        if self.status == LotStatus.USABLE and self.expiry < today:
+            return LotStatus.EXPIRED
+        return self.status
+
+    def is_usable(self, today: dt.date) -> bool:
+        return self.effective_status(today) == LotStatus.USABLE
+
 
 class MovementKind(models.TextChoices):
     RECEIPT = "receipt", _("Entrada (recepción)")
@@ -68,6 +96,7 @@ class MovementKind(models.TextChoices):
     TRANSFER_IN = "transfer_in", _("Transferencia (entrada)")
     EXPIRY_WRITE_OFF = "expiry_write_off", _("Baja por caducidad")
     COUNT = "count", _("Conciliación de inventario físico")
+    REVERSAL = "reversal", _("Cancelación (reverso de un movimiento)")
 
 
 class AdjustmentReason(models.TextChoices):
@@ -122,6 +151,8 @@ class StockMovement(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["lot", "id"], name="movement_lot_id"),
+            # Balances by date (dating.py): a lot's rows in time order.
+            models.Index(fields=["lot", "at"], name="movement_lot_at"),
             models.Index(fields=["facility", "medicine", "at"], name="movement_facility_medicine"),
         ]
         constraints = [
@@ -152,3 +183,7 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity:+d} → {self.balance_after}"
+
+
+# The supply network, lot statuses, reversals, shipments and snapshots live in their own module.
+from bienestar.inventory.supply_models import *  # noqa: E402, F403

@@ -30,7 +30,8 @@ DEFAULT_EXPIRING_DAYS = 90
 
 @dataclass(frozen=True)
 class MedicineStock:
-    """One catalogue key at one facility. `usable` excludes expired lots; `low` means `usable` is
+    """One catalogue key at one facility. `usable` excludes expired, quarantined and recalled lots
+    (counted in `expired`, the units that cannot be used); `low` means `usable` is
     below the threshold asked for (a key once stocked and now at zero is low, not absent)."""
 
     medicine: Medicine
@@ -59,7 +60,7 @@ def stock_by_medicine(
     require_stock_read(actor, facility)
     today = today or timezone.localdate()
     soon = today + dt.timedelta(days=expiring_within_days)
-    usable = Q(expiry__gte=today)
+    usable = Q(expiry__gte=today, status="usable")
     rows = (
         Lot.objects.filter(facility=facility)
         .values("medicine_id")
@@ -172,7 +173,9 @@ def medicines_available(
     keys = list(dict.fromkeys(medicine_keys))
     today = today or timezone.localdate()
     found: dict[str, Any] = dict(
-        Lot.objects.filter(facility=facility, medicine_id__in=keys, expiry__gte=today)
+        Lot.objects.filter(
+            facility=facility, medicine_id__in=keys, expiry__gte=today, status="usable"
+        )
         .values("medicine_id")
         .annotate(units=Sum("quantity"))
         .values_list("medicine_id", "units")

@@ -34,9 +34,22 @@ from bienestar.access.actor import Actor
 from bienestar.core.errors import ValidationFailed
 from bienestar.core.sql import insert_select_sql, insert_sql, mark_saved, select_list
 from bienestar.facilities.models import Facility
+from bienestar.inventory.dating import (
+    balance_at,
+    check_dated_balances,
+    checked_at,
+    is_backdated,
+)
 from bienestar.inventory.errors import InsufficientStock
-from bienestar.inventory.models import AdjustmentReason, Lot, MovementKind, StockMovement
+from bienestar.inventory.models import (
+    AdjustmentReason,
+    Lot,
+    LotStatus,
+    MovementKind,
+    StockMovement,
+)
 from bienestar.inventory.permissions import require_stock_write
+from bienestar.inventory.supply_models import Shipment, ShipmentLine, ShipmentStatus
 from bienestar.terminology.models import Medicine
 
 MAX_LINES = 500
@@ -105,7 +118,8 @@ def _medicines(keys: Iterable[str]) -> dict[str, Medicine]:
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
-    return at or timezone.now()
+    """`at` or now; a movement dated in the future is refused (dating.checked_at)."""
+    return checked_at(at)
 
 
 # --- The one writer -----------------------------------------------------------------------------
@@ -161,7 +175,7 @@ def _append(
     )
 
 
-def _save(movements: list[StockMovement]) -> list[StockMovement]:
+def _save(movements: list[StockMovement], *, keep_dates: bool = False) -> list[StockMovement]:
     """Write the new balance of every lot the movements changed and append the movements, in one
     statement.
 
@@ -173,6 +187,8 @@ def _save(movements: list[StockMovement]) -> list[StockMovement]:
     """
     if not movements:
         return movements
+    # A backdated batch must leave every balance from its date on non-negative (dating.py).
+    check_dated_balances(movements, every=keep_dates)
     balances: dict[int, tuple[int, int]] = {}
     for m in movements:
         read = balances[m.lot_id][0] if m.lot_id in balances else m.balance_after - m.quantity
@@ -181,7 +197,13 @@ def _save(movements: list[StockMovement]) -> list[StockMovement]:
     params: list[Any] = [timezone.now()]
     for lot_id, (read, after) in balances.items():
         params += [lot_id, read, after]
-    ledger, ledger_params = insert_sql(movements)
+    # A movement dated "now" is stamped by the database once the lots are locked (here, and in
+    # `_lock_and_issue_from_first_lot`), so that rows dated now are in the order the balance
+    # changed: a time taken before waiting for a lock could date a dispense before the receipt
+    # whose units it took. A backdated batch keeps its date and was checked above.
+    backdated = keep_dates or any(is_backdated(m.at) for m in movements)
+    stamp = {} if backdated else {"at": "clock_timestamp()"}
+    ledger, ledger_params = insert_sql(movements, computed=stamp)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH balance AS (
@@ -189,15 +211,21 @@ def _save(movements: list[StockMovement]) -> list[StockMovement]:
                     FROM (VALUES {rows}) AS v (id, old_quantity, new_quantity)
                     WHERE lot.id = v.id AND lot.quantity = v.old_quantity
                     RETURNING lot.id)
-                {ledger} RETURNING id, (SELECT array_agg(id) FROM balance)""",  # noqa: S608 - placeholders only
+                {ledger} RETURNING id, (SELECT array_agg(id) FROM balance), at""",  # noqa: S608 - placeholders only
             params + ledger_params,
         )
         saved = cursor.fetchall()
+    for m, row in zip(movements, saved, strict=True):
+        m.at = row[2]
     written = set(saved[0][1] or ())
     if written != set(balances):
         missing = ", ".join(str(pk) for pk in sorted(set(balances) - written))
         raise RuntimeError(f"lot {missing} changed while it should have been locked")
     mark_saved(movements, [row[0] for row in saved])
+    if backdated:
+        from bienestar.inventory.snapshots import snapshots_refresh_after
+
+        snapshots_refresh_after(movements)
     return movements
 
 
@@ -328,24 +356,51 @@ def stock_transfer(
             _("El lote está caducado: dé de baja por caducidad en lugar de transferirlo."),
             field="lot",
         )
+    if lot.status != LotStatus.USABLE:
+        raise ValidationFailed(
+            _("El lote no está utilizable (%(status)s): no se transfiere.")
+            % {"status": LotStatus(lot.status).label.lower()},
+            field="lot",
+        )
     ctx = _Ctx(actor=actor, at=at, operation=uuid.uuid4())
-    reference = reference or f"transfer:{ctx.operation}"
+    note = reference.strip()
     with transaction.atomic():
         target = _lot_for(to_facility, lot.medicine, lot.lot_number, lot.expiry)
         locked = _lock([lot.id, target.id])
+        # Double entry linked by a shipment, received at once (shipments.py for the two-step kind).
+        shipment = Shipment.objects.create(
+            origin_id=lot.facility_id,
+            destination=to_facility,
+            status=ShipmentStatus.RECEIVED,
+            operation=ctx.operation,
+            dispatched_at=at,
+            dispatched_by=actor.username,
+            received_at=at,
+            received_by=actor.username,
+        )
+        line = ShipmentLine.objects.create(
+            shipment=shipment,
+            medicine_id=lot.medicine_id,
+            source_lot_id=lot.id,
+            destination_lot=target,
+            shipped=quantity,
+            received=quantity,
+        )
         out = _append(
             ctx,
             locked[lot.id],
             kind=MovementKind.TRANSFER_OUT,
             quantity=-quantity,
-            reference=reference,
+            reference=line.reference,
+            note=note,
         )
         inbound = _append(
             ctx,
             locked[target.id],
             kind=MovementKind.TRANSFER_IN,
             quantity=quantity,
-            reference=reference,
+            reference=line.reference,
+            note=note,
         )
         saved = _save([out, inbound])
         return saved[0], saved[1]
@@ -386,7 +441,10 @@ def stock_count(
     of the difference, so that the balance becomes what was counted. Lots not listed are unchanged.
 
     The difference is computed against the balance *under the lock*, so a dispense committed while the
-    count form was open is not undone: the count says what is on the shelf now.
+    count form was open is not undone: the count says what is on the shelf now. A count taken
+    earlier (`at` in the past: the shelf was counted at 08:00 and entered at noon while dispensing
+    went on) adjusts against the balance *at that time*, dated then; the dispenses after it stay,
+    and if they would no longer fit in what was counted the count is refused (`NegativeAtDate`).
     """
     require_stock_write(actor, facility)
     if not lines:
@@ -412,9 +470,11 @@ def stock_count(
     with transaction.atomic():
         locked = _lock(seen)
         movements = []
+        backdated = is_backdated(ctx.at)
         for line in sorted(lines, key=lambda li: li.lot.id):
             lot = locked[line.lot.id]
-            difference = line.counted - lot.quantity
+            then = balance_at(lot.id, ctx.at) if backdated else lot.quantity
+            difference = line.counted - then
             if difference:
                 movements.append(
                     _append(
@@ -426,7 +486,7 @@ def stock_count(
 
 _USABLE_LOTS = """SELECT {columns} FROM inventory_lot AS lot
     WHERE lot.facility_id = %s AND lot.medicine_id = ANY(%s) AND lot.expiry >= %s
-      AND lot.quantity > 0
+      AND lot.quantity > 0 AND lot.status = 'usable'
     ORDER BY lot.id FOR UPDATE"""
 
 
@@ -467,7 +527,12 @@ def _lock_and_issue_from_first_lot(
     ledger, ledger_params = insert_select_sql(
         movement,
         source="taken",
-        computed={"lot_id": "taken.id", "balance_after": "taken.quantity"},
+        # Stamped when the row is written, after the lots were locked (see `_save`).
+        computed={
+            "lot_id": "taken.id",
+            "balance_after": "taken.quantity",
+            "at": "clock_timestamp()",
+        },
     )
     columns, attnames = select_list(Lot, "locked")
     lot_columns, _attnames = select_list(Lot, "lot")
@@ -482,8 +547,8 @@ def _lock_and_issue_from_first_lot(
                     UPDATE inventory_lot AS lot SET quantity = lot.quantity - %s, updated_at = %s
                     FROM first WHERE lot.id = first.id AND lot.quantity >= %s
                     RETURNING lot.id, lot.quantity),
-                moved AS ({ledger} RETURNING id, lot_id, balance_after)
-                SELECT {columns}, moved.id, moved.balance_after
+                moved AS ({ledger} RETURNING id, lot_id, balance_after, at)
+                SELECT {columns}, moved.id, moved.balance_after, moved.at
                 FROM locked LEFT JOIN moved ON moved.lot_id = locked.id
                 ORDER BY locked.id""",  # noqa: S608 - placeholders and model columns
             [
@@ -503,6 +568,7 @@ def _lock_and_issue_from_first_lot(
         if row[n] is not None:
             movement.lot = lot
             movement.balance_after = lot.quantity = row[n + 1]
+            movement.at = row[n + 2]
             mark_saved([movement], [row[n]])
             return lots, movement
     return lots, None
@@ -538,7 +604,8 @@ def stock_issue_fefo(
         return {}
     ctx = _Ctx(actor=actor, at=at, operation=uuid.uuid4())
     with transaction.atomic(savepoint=savepoint):
-        if len(issues) == 1:
+        if len(issues) == 1 and not is_backdated(at):
+            # (A backdated dispense goes the long way: `_save` re-checks the later balances.)
             locked, moved = _lock_and_issue_from_first_lot(
                 ctx, facility_id=facility.id, issue=issues[0], person_id=person_id, today=today
             )

@@ -10,6 +10,7 @@ from django.contrib import admin
 
 from bienestar.access.admin import AuditedReadOnlyAdmin, ReadOnlyAdmin
 from bienestar.people.models import (
+    IdentifierSystemEntry,
     IssuedHealthId,
     Person,
     PersonAddress,
@@ -111,3 +112,21 @@ class PersonSourceRecordAdmin(ReadOnlyAdmin):
 class IssuedHealthIdAdmin(ReadOnlyAdmin):
     list_display = ("value", "issued_at")
     search_fields = ("=value",)
+
+
+@admin.register(IdentifierSystemEntry)
+class IdentifierSystemEntryAdmin(admin.ModelAdmin):
+    """The registry of identifier systems (no personal data): an administrator names the systems
+    clients sent, sets a rule when one is known and marks them verified. Never deleted: stored
+    identifiers refer to them."""
+
+    list_display = ("code", "name", "issuer", "country", "rule", "status", "first_seen_at")
+    list_filter = ("status", "country", "rule")
+    search_fields = ("code", "uri", "name", "issuer")
+    readonly_fields = ("code", "uri", "first_seen_at", "first_seen_via")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

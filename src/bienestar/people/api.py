@@ -17,13 +17,16 @@ from pydantic import model_validator
 
 from bienestar.access.api_auth import request_actor
 from bienestar.access.errors import OutOfScope
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL, page
-from bienestar.people import national_id, selectors, services
+from bienestar.people import affiliations, identifier_systems, national_id, selectors, services
 from bienestar.people.models import (
+    AffiliationScheme,
+    AffiliationSource,
     ChangeSource,
     Disability,
-    IdentifierSystem,
     Person,
+    PersonAffiliation,
     PersonIdentifier,
     Sex,
 )
@@ -36,8 +39,15 @@ router = Router(tags=["people"])
 
 
 class IdentifierIn(Schema):
-    system: IdentifierSystem
-    value: str = Field(..., min_length=1, max_length=40, pattern=NO_NUL)
+    system: str = Field(
+        ...,
+        min_length=1,
+        max_length=255,
+        pattern=NO_NUL,
+        description="A registered system's code (curp, imss-nss, co-cc…) or any system URI",
+        examples=["curp", "urn:oid:2.16.840.1.113883.4.629"],
+    )
+    value: str = Field(..., min_length=1, max_length=120, pattern=NO_NUL)
     source: str = Field("", max_length=40, pattern=NO_NUL)
 
 
@@ -101,6 +111,7 @@ class TerritoryRef(Schema):
 
 class IdentifierOut(Schema):
     system: str
+    system_uri: str
     value: str
     source: str
     valid_until: dt.date | None
@@ -159,7 +170,13 @@ def _summary(p: Person) -> dict[str, Any]:
 
 
 def _identifier(i: PersonIdentifier) -> dict[str, Any]:
-    return {"system": i.system, "value": i.value, "source": i.source, "valid_until": i.valid_until}
+    return {
+        "system": i.system,
+        "system_uri": identifier_systems.uri_for_code(i.system),
+        "value": i.value,
+        "source": i.source,
+        "valid_until": i.valid_until,
+    }
 
 
 def _detail(p: Person) -> dict[str, Any]:
@@ -180,7 +197,12 @@ def _detail(p: Person) -> dict[str, Any]:
 # Fixed paths are declared before `/{public_id}` so that they are matched first.
 
 
-@router.get("/", response=PersonPage, summary="Search persons by name, national health ID or CURP")
+@router.get(
+    "/",
+    response=PersonPage,
+    summary="Search persons by name, national health ID or CURP",
+    openapi_extra=reads("Patient"),
+)
 def person_search(
     request: HttpRequest,
     q: str = Query(
@@ -200,7 +222,10 @@ def person_search(
 
 
 @router.get(
-    "/by-national-id/{value}", response=PersonOut, summary="One person by national health ID"
+    "/by-national-id/{value}",
+    response=PersonOut,
+    summary="One person by national health ID",
+    openapi_extra=reads("Patient"),
 )
 def person_by_national_id(
     request: HttpRequest, value: str = Path(..., max_length=20, pattern=NO_NUL)
@@ -212,11 +237,12 @@ def person_by_national_id(
     "/by-identifier",
     response=PersonOut,
     summary="One person by identifier (CURP, NSS, Colombian document…)",
+    openapi_extra=reads("Patient"),
 )
 def person_by_identifier(
     request: HttpRequest,
-    system: IdentifierSystem,
-    value: str = Query(..., min_length=1, max_length=40, pattern=NO_NUL),
+    system: str = Query(..., min_length=1, max_length=255, pattern=NO_NUL),
+    value: str = Query(..., min_length=1, max_length=120, pattern=NO_NUL),
 ) -> dict[str, Any]:
     return _detail(
         selectors.person_by_identifier(request_actor(request), system=system, value=value)
@@ -224,7 +250,10 @@ def person_by_identifier(
 
 
 @router.post(
-    "/", response={201: PersonOut}, summary="Register a person and issue a national health ID"
+    "/",
+    response={201: PersonOut},
+    summary="Register a person and issue a national health ID",
+    openapi_extra=writes("Patient"),
 )
 def person_register(request: HttpRequest, payload: PersonIn) -> Status[dict[str, Any]]:
     data = services.PersonInput(
@@ -246,20 +275,33 @@ def person_register(request: HttpRequest, payload: PersonIn) -> Status[dict[str,
     return Status(201, _detail(person))
 
 
-@router.get("/{public_id}", response=PersonOut, summary="One person by public_id")
+@router.get(
+    "/{public_id}",
+    response=PersonOut,
+    summary="One person by public_id",
+    openapi_extra=reads("Patient"),
+)
 def person_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _detail(selectors.person_get(request_actor(request), public_id=public_id))
 
 
 @router.get(
-    "/{public_id}/identifiers", response=list[IdentifierOut], summary="A person's identifiers"
+    "/{public_id}/identifiers",
+    response=list[IdentifierOut],
+    summary="A person's identifiers",
+    openapi_extra=reads("Patient"),
 )
 def person_identifiers(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
     person = selectors.person_get(request_actor(request), public_id=public_id)
     return [_identifier(i) for i in person.identifiers.order_by("system", "id")]
 
 
-@router.patch("/{public_id}", response=PersonOut, summary="Update a person's demographic fields")
+@router.patch(
+    "/{public_id}",
+    response=PersonOut,
+    summary="Update a person's demographic fields",
+    openapi_extra=writes("Patient"),
+)
 def person_update(request: HttpRequest, public_id: UUID, payload: PersonPatch) -> dict[str, Any]:
     actor = request_actor(request)
     changes = payload.model_dump(exclude_unset=True)
@@ -270,3 +312,109 @@ def person_update(request: HttpRequest, public_id: UUID, payload: PersonPatch) -
         raise OutOfScope()
     updated = services.person_update(actor, person=person, changes=changes, source=ChangeSource.API)
     return _detail(updated)
+
+
+# --- Affiliation and insurer (issue 14): dated facts with their source, history kept -------------
+
+
+class AffiliationIn(Schema):
+    scheme: AffiliationScheme
+    start: dt.date
+    source: AffiliationSource = Field(
+        ..., description="self-declared, institution-list or insurer-list"
+    )
+    insurer: str = Field("", max_length=120, pattern=NO_NUL, description="EPS or insurer")
+    member_number: str = Field("", max_length=40, pattern=NO_NUL)
+
+
+class AffiliationEndIn(Schema):
+    end: dt.date
+
+
+class AffiliationOut(Schema):
+    id: UUID
+    scheme: str
+    insurer: str
+    member_number: str
+    start: dt.date | None
+    end: dt.date | None
+    source: str
+    recorded_at: dt.datetime
+    recorded_by: str | None
+
+
+def _affiliation(a: PersonAffiliation) -> dict[str, Any]:
+    return {
+        "id": a.public_id,
+        "scheme": a.scheme,
+        "insurer": a.insurer,
+        "member_number": a.member_number,
+        "start": a.start,
+        "end": a.end,
+        "source": a.source,
+        "recorded_at": a.recorded_at,
+        "recorded_by": a.recorded_by.username if a.recorded_by else None,
+    }
+
+
+def _scoped_person(request: HttpRequest, public_id: UUID) -> tuple[Any, Person]:
+    """An unaudited scoped lookup: the affiliation service or selector audits the access."""
+    actor = request_actor(request)
+    person = selectors.persons_visible_to(actor).filter(public_id=public_id).first()
+    if person is None:
+        raise OutOfScope()
+    return actor, person
+
+
+@router.get(
+    "/{public_id}/affiliations",
+    response=list[AffiliationOut],
+    summary="A person's affiliation history (in force first)",
+    openapi_extra=reads("Patient"),
+)
+def person_affiliations(request: HttpRequest, public_id: UUID) -> list[dict[str, Any]]:
+    actor, person = _scoped_person(request, public_id)
+    return [_affiliation(a) for a in affiliations.affiliation_history(actor, person=person)]
+
+
+@router.post(
+    "/{public_id}/affiliations",
+    response={201: AffiliationOut},
+    summary="Record an affiliation (ends the facts it replaces)",
+    openapi_extra=writes("Patient"),
+)
+def affiliation_record(
+    request: HttpRequest, public_id: UUID, payload: AffiliationIn
+) -> Status[dict[str, Any]]:
+    actor, person = _scoped_person(request, public_id)
+    fact = affiliations.affiliation_record(
+        actor,
+        person=person,
+        scheme=payload.scheme,
+        start=payload.start,
+        source=payload.source,
+        insurer=payload.insurer,
+        member_number=payload.member_number,
+        channel=ChangeSource.API,
+    )
+    return Status(201, _affiliation(fact))
+
+
+@router.post(
+    "/{public_id}/affiliations/{affiliation_id}/end",
+    response=AffiliationOut,
+    summary="End an affiliation (it stays in the history)",
+    openapi_extra=writes("Patient"),
+)
+def affiliation_end(
+    request: HttpRequest, public_id: UUID, affiliation_id: UUID, payload: AffiliationEndIn
+) -> dict[str, Any]:
+    actor, person = _scoped_person(request, public_id)
+    fact = affiliations.affiliation_end(
+        actor,
+        person=person,
+        affiliation_id=affiliation_id,
+        end=payload.end,
+        channel=ChangeSource.API,
+    )
+    return _affiliation(fact)

@@ -16,7 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Coalesce, Concat, Lower, Now
 from django.utils.translation import gettext_lazy as _
 
 from bienestar.core.models import BaseModel
@@ -60,16 +60,72 @@ class IdentifierSystem(models.TextChoices):
     RECORD = "record", _("Número de expediente institucional")
 
 
+class ValidationRule(models.TextChoices):
+    """How the values of an identifier system are checked (see people/identifier_systems.py)."""
+
+    CURP = "curp", _("CURP: estructura oficial y dígito verificador de RENAPO")
+    IMSS_NSS = "imss-nss", _("NSS del IMSS: 11 dígitos")
+    CO_DOCUMENT = "co-document", _("Documento colombiano: letras y dígitos")
+    UPPER_TEXT = "upper-text", _("Texto, en mayúsculas")
+    AS_GIVEN = "as-given", _("Sin regla conocida: se guarda como llega")
+
+
+class SystemStatus(models.TextChoices):
+    VERIFIED = "verified", _("Verificado")
+    UNVERIFIED = "unverified", _("Sin verificar")
+
+
+class IdentifierSystemEntry(models.Model):
+    """One identifier system in the registry: the systems Bienestar knows (seeded with their rules)
+    and every other system a client has sent (added `unverified`, its values stored as given).
+
+    `code` is what `PersonIdentifier.system` holds: the short code of a seeded system (``curp``),
+    or the URI itself for any other system, so a stored identifier maps to its URI without a
+    lookup (people/identifier_systems.py)."""
+
+    code = models.CharField(max_length=255, unique=True)
+    uri = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    issuer = models.CharField(max_length=200, blank=True, help_text=_("Institución que lo emite"))
+    country = models.CharField(max_length=2, blank=True, help_text=_("País (ISO 3166-1 alfa-2)"))
+    rule = models.CharField(
+        max_length=20, choices=ValidationRule.choices, default=ValidationRule.AS_GIVEN
+    )
+    status = models.CharField(
+        max_length=12, choices=SystemStatus.choices, default=SystemStatus.UNVERIFIED
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    first_seen_via = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("sistema de identificadores")
+        verbose_name_plural = _("sistemas de identificadores")
+
+    def __str__(self) -> str:
+        return self.name or self.uri
+
+
 class AffiliationScheme(models.TextChoices):
     NONE = "none", _("Sin seguridad social")
     IMSS = "imss", "IMSS"
     ISSSTE = "issste", "ISSSTE"
+    IMSS_BIENESTAR = "imss-bienestar", "IMSS-Bienestar"
     PEMEX = "pemex", "Pemex"
     SEDENA = "sedena", "Sedena"
     SEMAR = "semar", "Semar"
     PRIVATE = "private", _("Seguro privado")
     CO_CONTRIBUTORY = "co-contributory", _("EPS régimen contributivo")
     CO_SUBSIDISED = "co-subsidised", _("EPS régimen subsidiado")
+    CO_SPECIAL = "co-special", _("Régimen especial o de excepción")
+
+
+class AffiliationSource(models.TextChoices):
+    SELF_DECLARED = "self-declared", _("Declarada por la persona")
+    INSTITUTION_LIST = "institution-list", _("Padrón de la institución")
+    INSURER_LIST = "insurer-list", _("Padrón de la aseguradora o EPS")
+    IMPORT = "import", _("Importación")
+    SYNTH = "synth", _("Generador sintético")
 
 
 class Person(BaseModel):
@@ -189,8 +245,9 @@ class IssuedHealthId(models.Model):
 
 class PersonIdentifier(BaseModel):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
-    system = models.CharField(max_length=20, choices=IdentifierSystem.choices)
-    value = models.CharField(max_length=40)
+    # The code of an IdentifierSystemEntry: a seeded system's code (IdentifierSystem) or a URI.
+    system = models.CharField(max_length=255)
+    value = models.CharField(max_length=120)
     source = models.CharField(
         max_length=40, blank=True, help_text=_("Institución o sistema que lo registró")
     )
@@ -202,8 +259,18 @@ class PersonIdentifier(BaseModel):
         ]
         indexes = [models.Index(fields=["person", "system"])]
 
+    def get_system_display(self) -> str:
+        """A seeded system's name, or the URI of any other system."""
+        if self.system in IdentifierSystem.values:
+            return str(IdentifierSystem(self.system).label)
+        return self.system
+
 
 class PersonAffiliation(BaseModel):
+    """A dated fact: from `start` to `end` (open when null) the person was covered by `scheme`
+    (with `insurer`, the EPS in Colombia), according to `source`. Rows are never deleted nor
+    rewritten: a change ends the fact and records a new one (people/affiliations.py)."""
+
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="affiliations")
     scheme = models.CharField(max_length=20, choices=AffiliationScheme.choices)
     insurer = models.CharField(max_length=120, blank=True, help_text=_("EPS u otra aseguradora"))
@@ -211,9 +278,27 @@ class PersonAffiliation(BaseModel):
     start = models.DateField(null=True, blank=True)
     end = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=40, blank=True)
+    recorded_at = models.DateTimeField(db_default=Now())
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["person", "end"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__isnull=True)
+                | models.Q(start__isnull=True)
+                | models.Q(end__gte=models.F("start")),
+                name="affiliation_end_after_start",
+            )
+        ]
+
+    @property
+    def source_label(self) -> str:
+        if self.source in AffiliationSource.values:
+            return str(AffiliationSource(self.source).label)
+        return self.source
 
 
 class AddressUse(models.TextChoices):

@@ -14,7 +14,7 @@ from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
 from bienestar.core.errors import ValidationFailed
 from bienestar.people import curp as curp_mod
-from bienestar.people import national_id
+from bienestar.people import identifier_systems, national_id
 from bienestar.people.models import IdentifierSystem, Person, PersonStatus
 from bienestar.people.name_search import search_by_name
 
@@ -65,8 +65,14 @@ def person_by_national_id(actor: Actor, *, value: str) -> Person:
 
 
 def person_by_identifier(actor: Actor, *, system: str, value: str) -> Person:
-    # Same normalisation as services.validate_identifier applies when storing (for every system).
-    value = curp_mod.normalize(value)
+    # Same normalisation as the registration applies when storing (identifier_systems).
+    system = identifier_systems.code_for_uri((system or "").strip())
+    if not identifier_systems.is_plausible(system):
+        raise ValidationFailed(
+            "Sistema de identificador desconocido: use un código registrado o un URI.",
+            field="system",
+        )
+    value = identifier_systems.normalize(system, value)
     person = (
         persons_visible_to(actor)
         .filter(identifiers__system=system, identifiers__value=value)

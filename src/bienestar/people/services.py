@@ -17,11 +17,9 @@ from bienestar.access.models import AuditAction
 from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
 from bienestar.core.errors import Conflict, ValidationFailed
-from bienestar.people import curp as curp_mod
-from bienestar.people import national_id
+from bienestar.people import identifier_systems, national_id
 from bienestar.people.models import (
     ChangeSource,
-    IdentifierSystem,
     Person,
     PersonChange,
     PersonIdentifier,
@@ -67,25 +65,14 @@ class PersonInput:
 
 
 def validate_identifier(system: str, value: str) -> str:
-    """Normalised value, or ValidationFailed naming the problem."""
-    if system not in IdentifierSystem.values:
-        raise ValidationFailed(
-            _("Sistema de identificador desconocido: %(s)s") % {"s": system}, field="identifiers"
-        )
-    value = (value or "").strip().upper()
-    if not value:
-        raise ValidationFailed(_("El identificador está vacío."), field="identifiers")
-    if system == IdentifierSystem.CURP:
-        problem = curp_mod.validate(value)
-        if problem:
-            raise ValidationFailed(_(problem), field="identifiers")
-    elif system == IdentifierSystem.IMSS_NSS and not (value.isdigit() and len(value) == 11):
-        raise ValidationFailed(_("El NSS del IMSS tiene 11 dígitos."), field="identifiers")
-    elif system.startswith("co-") and not value.replace("-", "").isalnum():
-        raise ValidationFailed(
-            _("El documento colombiano solo admite letras y dígitos."), field="identifiers"
-        )
-    return value
+    """Normalised value, or ValidationFailed naming the problem. `system` is a registered code or a
+    URI; an unknown URI is added to the registry as unverified (identifier_systems)."""
+    return identifier_systems.resolve_and_validate(system, value)[1]
+
+
+def resolve_identifier(system: str, value: str, *, via: str = "") -> tuple[str, str]:
+    """(stored system code, normalised value); see identifier_systems.resolve_and_validate."""
+    return identifier_systems.resolve_and_validate(system, value, via=via)
 
 
 def _validate_person(data: PersonInput) -> None:
@@ -149,7 +136,7 @@ def person_register(actor: Actor, *, data: PersonInput, source: str = ChangeSour
     if not _in_scope(actor, territory):
         raise OutOfScope()
     identifiers = [
-        (i.system, validate_identifier(i.system, i.value), i.source) for i in data.identifiers
+        (*resolve_identifier(i.system, i.value, via=source), i.source) for i in data.identifiers
     ]
     for system, value, _source in identifiers:
         if PersonIdentifier.objects.filter(system=system, value=value).exists():

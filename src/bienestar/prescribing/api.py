@@ -15,6 +15,7 @@ from ninja import Field, Header, Path, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL
 from bienestar.facilities.selectors import facility_get
 from bienestar.people import national_id
@@ -265,7 +266,10 @@ def _fill_rate(f: FillRate) -> dict[str, Any]:
 
 
 @router.get(
-    "/", response=list[PrescriptionSummaryOut], summary="A person's prescriptions, newest first"
+    "/",
+    response=list[PrescriptionSummaryOut],
+    summary="A person's prescriptions, newest first",
+    openapi_extra=reads("MedicationRequest"),
 )
 def prescriptions_of_person(
     request: HttpRequest, person: UUID, limit: int = Query(50, ge=1, le=100)
@@ -280,6 +284,7 @@ def prescriptions_of_person(
     "/queue",
     response=list[PrescriptionSummaryOut],
     summary="Prescriptions waiting to be dispensed (own facility, or whole territory)",
+    openapi_extra=reads("MedicationRequest"),
 )
 def queue(
     request: HttpRequest,
@@ -293,14 +298,24 @@ def queue(
     return [_summary(p) for p in rows]
 
 
-@router.get("/by-code/{code}", response=PrescriptionOut, summary="One prescription by its code")
+@router.get(
+    "/by-code/{code}",
+    response=PrescriptionOut,
+    summary="One prescription by its code",
+    openapi_extra=reads("MedicationRequest"),
+)
 def by_code(
     request: HttpRequest, code: str = Path(..., max_length=20, pattern=NO_NUL)
 ) -> dict[str, Any]:
     return _detail(request, selectors.prescription_by_code(request_actor(request), code=code))
 
 
-@router.get("/fill-rate", response=FillRateOut, summary="Prescription fill rate")
+@router.get(
+    "/fill-rate",
+    response=FillRateOut,
+    summary="Prescription fill rate",
+    openapi_extra=reads("MeasureReport"),
+)
 def fill_rate(
     request: HttpRequest,
     date_from: dt.date,
@@ -325,6 +340,7 @@ def fill_rate(
     "/fill-rate/by-facility",
     response=list[FillRateOut],
     summary="Fill rate of each prescribing facility in a territory",
+    openapi_extra=reads("MeasureReport"),
 )
 def fill_rate_by_facility(
     request: HttpRequest,
@@ -338,7 +354,12 @@ def fill_rate_by_facility(
     return [_fill_rate(f) for f in rows]
 
 
-@router.post("/", response={201: PrescriptionOut}, summary="Prescribe")
+@router.post(
+    "/",
+    response={201: PrescriptionOut},
+    summary="Prescribe",
+    openapi_extra=writes("MedicationRequest"),
+)
 def prescribe(request: HttpRequest, payload: PrescriptionIn) -> Status[dict[str, Any]]:
     actor = request_actor(request)
     person = selectors.person_for_prescribing(actor, public_id=payload.person)
@@ -374,12 +395,22 @@ def prescribe(request: HttpRequest, payload: PrescriptionIn) -> Status[dict[str,
     return Status(201, _detail(request, fresh))
 
 
-@router.get("/{public_id}", response=PrescriptionOut, summary="One prescription")
+@router.get(
+    "/{public_id}",
+    response=PrescriptionOut,
+    summary="One prescription",
+    openapi_extra=reads("MedicationRequest"),
+)
 def detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _detail(request, selectors.prescription_get(request_actor(request), public_id=public_id))
 
 
-@router.post("/{public_id}/cancel", response=PrescriptionOut, summary="Cancel a prescription")
+@router.post(
+    "/{public_id}/cancel",
+    response=PrescriptionOut,
+    summary="Cancel a prescription",
+    openapi_extra=writes("MedicationRequest"),
+)
 def cancel(request: HttpRequest, public_id: UUID, payload: CancelIn) -> dict[str, Any]:
     actor = request_actor(request)
     prescription = selectors.prescription_for_change(actor, public_id=public_id)
@@ -401,6 +432,7 @@ IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
         "once, and a repeat answers 201 with the prescription as it stands and the header "
         "`Idempotent-Replayed: true`. The same key for another prescription is a 409."
     ),
+    openapi_extra=writes("MedicationDispense"),
 )
 def dispense(
     request: HttpRequest,

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Path, Query, Router
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, NO_NUL, page
 from bienestar.territories import selectors
 from bienestar.territories.models import TerritoryKind
@@ -24,7 +25,9 @@ router = Router(tags=["territories"])
 PATH_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 
 
-@router.get("/", response=TerritoryPage, summary="List territories")
+@router.get(
+    "/", response=TerritoryPage, summary="List territories", openapi_extra=reads("Location")
+)
 def territory_list(
     request: HttpRequest,
     kind: TerritoryKind | None = None,
@@ -52,7 +55,10 @@ def territory_list(
 
 
 @router.get(
-    "/{path}", response=TerritoryDetailOut, summary="One territory by path, with its populations"
+    "/{path}",
+    response=TerritoryDetailOut,
+    summary="One territory by path, with its populations",
+    openapi_extra=reads("Location"),
 )
 def territory_detail(
     request: HttpRequest,
@@ -72,6 +78,7 @@ def territory_detail(
     "/{path}/populations",
     response=list[PopulationOut],
     summary="Population denominators of a territory",
+    openapi_extra=reads("Location"),
 )
 def territory_population_list(
     request: HttpRequest,

@@ -22,6 +22,8 @@ class TerritoryKind(models.TextChoices):
     BOGOTA_LOCALIDAD = "localidad", _("Localidad (Bogotá)")
     UPZ = "upz", _("Unidad de planeamiento zonal")
     CADASTRAL_SECTOR = "cadastral_sector", _("Sector catastral")
+    AGEB = "ageb", _("AGEB")
+    MICRO_TERRITORY = "micro_territory", _("Microterritorio")
 
 
 class Area(models.TextChoices):

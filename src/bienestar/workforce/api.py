@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Path, Query, Router
 
 from bienestar.access.api_auth import request_actor
+from bienestar.access.scopes import reads
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, NO_NUL, page
 from bienestar.facilities.schemas import facility_ref
 from bienestar.workforce import selectors
@@ -27,7 +28,12 @@ from bienestar.workforce.schemas import (
 router = Router(tags=["workforce"])
 
 
-@router.get("/specialties", response=list[SpecialtyOut], summary="Specialties")
+@router.get(
+    "/specialties",
+    response=list[SpecialtyOut],
+    summary="Specialties",
+    openapi_extra=reads("PractitionerRole"),
+)
 def specialty_list(
     request: HttpRequest,
     core: bool | None = Query(None, description="Only the six core specialties"),
@@ -35,7 +41,12 @@ def specialty_list(
     return [specialty_out(s) for s in selectors.specialties_list(request_actor(request), core=core)]
 
 
-@router.get("/practitioners", response=PractitionerPage, summary="Practitioners")
+@router.get(
+    "/practitioners",
+    response=PractitionerPage,
+    summary="Practitioners",
+    openapi_extra=reads("Practitioner"),
+)
 def practitioner_list(
     request: HttpRequest,
     q: str | None = Query(
@@ -58,13 +69,21 @@ def practitioner_list(
     return page(request, items=items, limit=limit, offset=offset, count=qs.count())
 
 
-@router.get("/practitioners/{public_id}", response=PractitionerOut, summary="One practitioner")
+@router.get(
+    "/practitioners/{public_id}",
+    response=PractitionerOut,
+    summary="One practitioner",
+    openapi_extra=reads("Practitioner"),
+)
 def practitioner_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return practitioner_out(selectors.practitioner_get(request_actor(request), public_id=public_id))
 
 
 @router.get(
-    "/facilities/{key}/positions", response=list[PositionOut], summary="Positions at a facility"
+    "/facilities/{key}/positions",
+    response=list[PositionOut],
+    summary="Positions at a facility",
+    openapi_extra=reads("PractitionerRole"),
 )
 def facility_position_list(
     request: HttpRequest,
@@ -75,7 +94,10 @@ def facility_position_list(
 
 
 @router.get(
-    "/facilities/{key}/staffing", response=StaffingOut, summary="Staffing goals vs filled positions"
+    "/facilities/{key}/staffing",
+    response=StaffingOut,
+    summary="Staffing goals vs filled positions",
+    openapi_extra=reads("PractitionerRole"),
 )
 def facility_staffing(
     request: HttpRequest,

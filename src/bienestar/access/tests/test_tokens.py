@@ -126,15 +126,15 @@ def test_cli_prints_only_the_token():
     from django.db import connection
 
     from bienestar.access.tests.factories import UserFactory
+    from bienestar.config.database import connection_url
 
     UserFactory(username="cli-user")  # committed: the subprocess must see it
-    base_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get(
             "DJANGO_SETTINGS_MODULE", "bienestar.config.settings.test"
         ),
-        "DATABASE_URL": f"{base_url}/{connection.settings_dict['NAME']}",
+        "DATABASE_URL": connection_url(connection.settings_dict),
     }
     cli = str(Path(sys.executable).parent / "bienestar")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from bienestar.config.database import database_settings
+from bienestar.config.database import database_settings, replica_settings
 from bienestar.config.home import bienestar_home
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "procrastinate.contrib.django",
     "bienestar.core",
     "bienestar.access",
     "bienestar.territories",
@@ -65,6 +66,9 @@ INSTALLED_APPS = [
     "bienestar.clinical",
     "bienestar.inventory",
     "bienestar.prescribing",
+    "bienestar.outreach",
+    "bienestar.scheduling",
+    "bienestar.referrals",
     "bienestar.fhir",
     "bienestar.fhir.bulk",
     "bienestar.reference",
@@ -72,11 +76,13 @@ INSTALLED_APPS = [
     "bienestar.indicators",
     "bienestar.web",
     "bienestar.ops",
+    "bienestar.jobs",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bienestar.core.db_routing.ReadScopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "bienestar.access.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,7 +113,11 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_settings()}
+DATABASES = {"default": database_settings(), **replica_settings()}
+# Read replica (ADR 0010): only selectors marked lag-tolerant read from it; a browser that wrote
+# reads from the primary for this many seconds after.
+DATABASE_ROUTERS = ["bienestar.core.db_routing.ReplicaRouter"]
+BIENESTAR_REPLICA_PIN_SECONDS = int(os.environ.get("BIENESTAR_REPLICA_PIN_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "access.User"
@@ -189,3 +199,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Background jobs (ADR 0009): Procrastinate on this same PostgreSQL, tasks in each app's tasks.py.
+from bienestar.jobs.conf import *  # noqa: E402, F403

@@ -1,6 +1,7 @@
-"""`$export` (HL7 FHIR Bulk Data Access IG 2.0) as a job: the kick-off request only records what to
-export and answers 202; a thread started when that row commits writes the NDJSON files; polling
-the status URL reads the job row. See ADR 0007 for why a thread, and how a job survives a restart.
+"""`$export` (HL7 FHIR Bulk Data Access IG 2.0) as a job on the queue: the kick-off request only
+records what to export and answers 202; a worker runs the `fhir.export` task (fhir/bulk/tasks.py)
+and writes the NDJSON files; polling the status URL reads the job. ADR 0007 (the export itself)
+and ADR 0009 (the queue that runs it).
 
 Guarantees:
 - the files are one consistent snapshot (one REPEATABLE READ, READ ONLY transaction) and
@@ -9,9 +10,11 @@ Guarantees:
 - the job reads as the user who asked, with their role, territory and token scopes, through the
   same scoped querysets (registry) and mappers as the FHIR searches;
 - when the job completes, one audit row records the export (counts per type) and one row per
-  person whose records left the system (action `export`), in the transaction that marks it done;
-- a job whose process died (no heartbeat for STALE_AFTER) is claimed again by the next status poll
-  or by `bienestar fhir export-worker`, and starts over from a fresh snapshot (MAX_ATTEMPTS in all);
+  person whose records left the system (action `export`), in the transaction that marks it done
+  (the ExportJob and its Job alike);
+- a job whose worker died is run again by another worker from a fresh snapshot (the queue's
+  stalled-job retry); one that completed is never run again, so its files and audit rows exist
+  once;
 - a cancelled job (DELETE on its status URL) stops at its next chunk and its files are removed.
 """
 
@@ -21,7 +24,6 @@ import datetime as dt
 import json
 import logging
 import shutil
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -39,7 +41,6 @@ from bienestar.access.actor import Actor
 from bienestar.access.audit import audit_many
 from bienestar.access.errors import Forbidden, NotAuthenticated
 from bienestar.access.models import AuditAction
-from bienestar.config.home import bienestar_home
 from bienestar.fhir import registry
 from bienestar.fhir.auth import READ, scope_allows
 from bienestar.fhir.bulk import groups
@@ -48,33 +49,26 @@ from bienestar.fhir.errors import FhirError, Issue, operation_outcome
 from bienestar.fhir.interactions import EVERYTHING_TYPES
 from bienestar.fhir.mappers.common import instant, number
 from bienestar.fhir.registry import ResourceDef
+from bienestar.jobs import files as job_files
+from bienestar.jobs import runner
+from bienestar.jobs import services as jobs
+from bienestar.jobs.models import Job, JobStatus
+from bienestar.jobs.progress import Cancelled, Progress
 from bienestar.people.models import Person
 
 logger = logging.getLogger(__name__)
 
+KIND = "fhir.export"
 PATIENT_TYPES = ("Patient", *EVERYTHING_TYPES)
 CHUNK = 1000
 MAX_PER_FILE = 250_000
-STALE_AFTER = dt.timedelta(seconds=120)
-# An accepted job whose thread never started (the process died between commit and start).
-UNSTARTED_AFTER = dt.timedelta(seconds=30)
-MAX_ATTEMPTS = 3
 AUDIT_CHUNK = 5000
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 
 
-class Cancelled(Exception):
-    pass
-
-
-def exports_dir() -> Path:
-    path = bienestar_home() / "exports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def job_dir(job: ExportJob) -> Path:
-    return exports_dir() / str(job.public_id)
+    """The export's files: its Job's result folder ($BIENESTAR_HOME/jobs/<job public id>/)."""
+    return job_files.job_dir(job.job.public_id if job.job is not None else job.public_id)
 
 
 def job_actor(job: ExportJob) -> Actor:
@@ -174,9 +168,10 @@ def can_export(actor: Actor, definition: ResourceDef) -> bool:
     return scope_allows(actor, definition.type, READ) and actor.can(definition.read_permission)
 
 
-def kickoff(actor: Actor, request: ExportRequest) -> ExportJob:
-    """Record the job and start it once the row commits. 403 when the caller may read none of
-    the types (or not one it named); 404 for an unknown group."""
+def kickoff(actor: Actor, request: ExportRequest, *, queue: bool = True) -> ExportJob:
+    """Record the job and queue it (it starts when the row commits). 403 when the caller may read
+    none of the types (or not one it named); 404 for an unknown group. `queue=False`: recorded
+    only, for a command that runs it here with `run_job`."""
     if not actor.is_authenticated or actor.user is None:
         raise NotAuthenticated()
     for kind in request.types:
@@ -187,132 +182,42 @@ def kickoff(actor: Actor, request: ExportRequest) -> ExportJob:
         raise Forbidden(_("No tiene permiso para exportar ninguno de los tipos pedidos."))
     if request.level == ExportLevel.GROUP:
         groups.members(actor, request.group_id)
-    job = ExportJob.objects.create(
-        user=actor.user,
-        scopes=" ".join(sorted(actor.scopes)),
-        client_address=actor.client_address or "",
-        level=request.level,
-        group_id=request.group_id,
-        types=request.types,
-        since=request.since,
-        request_url=request.request_url,
-        base_url=request.base_url,
-    )
-    transaction.on_commit(lambda: start(job.pk))
-    return job
-
-
-def start(job_id: int, *, claimed: bool = False) -> threading.Thread:
-    """Run the job in a daemon thread of this process (it must not keep a stopping server up: a
-    job cut short is resumed, ADR 0007)."""
-    thread = threading.Thread(
-        target=_thread_main, args=(job_id, claimed), name=f"fhir-export-{job_id}", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def _thread_main(job_id: int, claimed: bool) -> None:
-    try:
-        if claimed:
-            _run_claimed(job_id)
-        else:
-            run_job(job_id)
-    finally:
-        connection.close()
-
-
-# --- claiming and running ----------------------------------------------------------------------------
-
-
-def claimable() -> Q:
-    now = timezone.now()
-    return Q(attempts__lt=MAX_ATTEMPTS) & (
-        Q(status=ExportStatus.ACCEPTED, created_at__lt=now - UNSTARTED_AFTER)
-        | Q(status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    )
-
-
-def claim(job_id: int, *, only_orphaned: bool = False) -> bool:
-    """Take the job for this process: one UPDATE, so two processes never both run it."""
-    now = timezone.now()
-    condition = (
-        claimable()
-        if only_orphaned
-        else (Q(status=ExportStatus.ACCEPTED, attempts__lt=MAX_ATTEMPTS) | claimable())
-    )
-    taken = ExportJob.objects.filter(condition, pk=job_id).update(
-        status=ExportStatus.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=now,
-        heartbeat_at=now,
-        progress="",
-    )
-    return taken == 1
-
-
-def give_up_exhausted() -> int:
-    """Jobs orphaned MAX_ATTEMPTS times are failed, not retried for ever."""
-    now = timezone.now()
-    return ExportJob.objects.filter(
-        attempts__gte=MAX_ATTEMPTS, status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    ).update(
-        status=ExportStatus.FAILED,
-        finished_at=now,
-        error_message="abandoned after repeated interruptions",
-    )
-
-
-def resume_orphaned(job: ExportJob) -> bool:
-    """Called when a client polls: an orphaned job is claimed and run again in this process."""
-    give_up_exhausted()
-    if claim(job.pk, only_orphaned=True):
-        transaction.on_commit(lambda: start(job.pk, claimed=True))
-        return True
-    return False
+    with transaction.atomic():
+        export_job = ExportJob.objects.create(
+            user=actor.user,
+            scopes=" ".join(sorted(actor.scopes)),
+            client_address=actor.client_address or "",
+            level=request.level,
+            group_id=request.group_id,
+            types=request.types,
+            since=request.since,
+            request_url=request.request_url,
+            base_url=request.base_url,
+        )
+        title = _("Exportación FHIR (%(types)s)") % {"types": ", ".join(request.types)}
+        if request.group_id:
+            title = f"{title} · Group/{request.group_id}"
+        export_job.job = jobs.start(
+            actor=actor,
+            kind=KIND,
+            title=title,
+            params={"export_id": export_job.pk},
+            personal_data=True,
+            queue=queue,
+        )
+        export_job.save(update_fields=["job"])
+    return export_job
 
 
 def run_job(job_id: int) -> None:
-    """Claim the job and run it to the end (or to its cancellation)."""
-    if claim(job_id):
-        _run_claimed(job_id)
+    """Run the export `job_id` here and now (the `bienestar fhir export` command, the bench, the
+    tests), through the same runner as a worker."""
+    export_job = ExportJob.objects.select_related("job").get(pk=job_id)
+    assert export_job.job is not None
+    runner.run_inline(export_job.job)
 
 
-class _Side:
-    """A second connection, in autocommit, for the heartbeat, the progress and the cancellation
-    check: pollers must see them while the export reads inside its long snapshot transaction."""
-
-    def __init__(self, job_id: int) -> None:
-        # A wrapper of its own, not registered in `connections`, so closing it leaves the
-        # thread's main connection alone.
-        main = connections[DEFAULT_DB_ALIAS]
-        self.conn = type(main)(dict(main.settings_dict), alias=DEFAULT_DB_ALIAS)
-        self.job_id = job_id
-
-    def beat(self, progress: str) -> str | None:
-        """Record the progress; the job's status now (None when its row is not visible)."""
-        with self.conn.cursor() as cursor:
-            cursor.execute(
-                "UPDATE fhir_bulk_exportjob SET heartbeat_at = now(), progress = %s "
-                "WHERE id = %s RETURNING status",
-                [progress[:200], self.job_id],
-            )
-            row = cursor.fetchone()
-        return row[0] if row else None
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class _NoSide:
-    """Inside an outer transaction (tests running a job inline) there is no one to report to,
-    and a second connection would wait on the row that transaction holds."""
-
-    def beat(self, progress: str) -> str | None:
-        return None
-
-    def close(self) -> None:
-        return None
+# --- running (the body of the `fhir.export` task) -------------------------------------------------
 
 
 @contextmanager
@@ -333,45 +238,40 @@ class _Run:
     job: ExportJob
     actor: Actor
     directory: Path
-    side: _Side | _NoSide
+    progress: Progress
     persons: QuerySet[Person] | None
     output: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     person_ids: set[int] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    position: int = 0
 
-    def tick(self, progress: str) -> None:
-        if self.side.beat(progress) == ExportStatus.CANCELLED:
-            raise Cancelled()
+    def tick(self, message: str) -> None:
+        """Report progress (types done of all) and stop if the job was cancelled."""
+        self.progress.update(self.position, total=len(self.job.types), message=message)
 
 
-def _run_claimed(job_id: int) -> None:
-    job = ExportJob.objects.select_related("user", "user__territory").get(pk=job_id)
-    directory = job_dir(job)
-    side: _Side | _NoSide = _NoSide() if connection.in_atomic_block else _Side(job.pk)
-    try:
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        actor = job_actor(job)
-        persons = groups.members(actor, job.group_id) if job.level == ExportLevel.GROUP else None
-        run = _Run(job=job, actor=actor, directory=directory, side=side, persons=persons)
-        with snapshot() as moment:
-            for position, kind in enumerate(job.types, start=1):
-                _export_type(run, registry.get(kind), f"{position}/{len(job.types)}")
-        _complete(run, moment)
-    except Cancelled:
-        shutil.rmtree(directory, ignore_errors=True)
-    except Exception as exc:
-        # The log names the job and the error type only: never a resource's content.
-        logger.exception("FHIR export job %s failed", job.public_id)
-        shutil.rmtree(directory, ignore_errors=True)
-        ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(
-            status=ExportStatus.FAILED,
-            finished_at=timezone.now(),
-            error_message=type(exc).__name__,
-        )
-    finally:
-        side.close()
+def run(progress: Progress, export_id: int) -> None:
+    """Export from a fresh snapshot into a fresh folder. A completed export is not run again (a
+    retried task finds it done); a cancelled one raises Cancelled."""
+    job = ExportJob.objects.select_related("user", "user__territory", "job").get(pk=export_id)
+    if job.status == ExportStatus.COMPLETED:
+        return
+    if job.status == ExportStatus.CANCELLED:
+        raise Cancelled()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.RUNNING, started_at=timezone.now()
+    )
+    directory = job_files.fresh_dir(job.job.public_id if job.job else job.public_id)
+    actor = job_actor(job)
+    persons = groups.members(actor, job.group_id) if job.level == ExportLevel.GROUP else None
+    current = _Run(job=job, actor=actor, directory=directory, progress=progress, persons=persons)
+    with snapshot() as moment:
+        for position, kind in enumerate(job.types):
+            current.position = position
+            _export_type(current, registry.get(kind), f"{position + 1}/{len(job.types)}")
+    current.position = len(job.types)
+    _complete(current, moment)
 
 
 def _scoped(run: _Run, definition: ResourceDef) -> QuerySet[Any]:
@@ -462,7 +362,8 @@ def _export_type(run: _Run, definition: ResourceDef, position: str) -> None:
 
 
 def _complete(run: _Run, moment: dt.datetime) -> None:
-    """Audit and mark done together: a completed job is always an audited one."""
+    """Audit and mark done together (the ExportJob and its Job): a completed job is always an
+    audited one, and an audited one is never run again."""
     if run.errors:
         name = "OperationOutcome-1.ndjson"
         with (run.directory / name).open("w", encoding="utf-8") as handle:
@@ -482,8 +383,12 @@ def _complete(run: _Run, moment: dt.datetime) -> None:
         job.output = run.output
         job.errors = errors
         job.finished_at = timezone.now()
-        job.progress = ""
         job.save()
+        total = sum(o["count"] for o in run.output)
+        run.progress.succeed(
+            results=[o["file"] for o in run.output] + [e["file"] for e in errors],
+            message=_("%(n)s recursos exportados") % {"n": f"{total:,}"},
+        )
 
 
 def _audit(run: _Run, job: ExportJob) -> None:
@@ -556,12 +461,34 @@ def manifest(job: ExportJob) -> dict[str, Any]:
 
 
 def cancel(job: ExportJob) -> None:
-    """Cancel a job (or delete a finished one's files). A running thread stops at its next chunk."""
-    ExportJob.objects.filter(pk=job.pk).update(
-        status=ExportStatus.CANCELLED, finished_at=timezone.now(), output=[], errors=[]
-    )
+    """Cancel a job (or delete a finished one's files). A running job stops at its next chunk."""
+    with transaction.atomic():
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportStatus.CANCELLED, finished_at=timezone.now(), output=[], errors=[]
+        )
+        if job.job is not None:
+            jobs.cancel(actor=job_actor(job), job=job.job)
     directory = job_dir(job)
     transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+def state(job: ExportJob) -> str:
+    """What the status URL answers: completed, failed, cancelled, or running (queued or in
+    progress), from the export and the queue's view of it."""
+    if job.status in (ExportStatus.COMPLETED, ExportStatus.CANCELLED):
+        return str(job.status)
+    if job.job is None or job.job.status == JobStatus.FAILED:
+        return ExportStatus.FAILED
+    if job.job.status == JobStatus.CANCELLED:
+        return ExportStatus.CANCELLED
+    return ExportStatus.RUNNING
+
+
+def progress_text(job: ExportJob) -> str:
+    queued: Job | None = job.job
+    if queued is None or queued.status == JobStatus.QUEUED or not queued.message:
+        return _("en cola")
+    return queued.message
 
 
 def export_file(job: ExportJob, name: str) -> Path | None:

@@ -26,7 +26,7 @@ from bienestar.fhir.mappers import patient as patient_map
 from bienestar.fhir.mappers.common import (
     parse_date,
 )
-from bienestar.people import national_id
+from bienestar.people import identifier_systems, national_id
 from bienestar.people import services as people
 from bienestar.people.models import (
     AddressUse,
@@ -103,7 +103,7 @@ def _identifier_periods(data: dict[str, Any]) -> dict[tuple[str, str], dt.date]:
     out = {}
     for index, ident in enumerate(data.get("identifier") or []):
         end = (ident.get("period") or {}).get("end")
-        domain = systems.DOMAIN_IDENTIFIER_SYSTEM.get(ident.get("system") or "")
+        domain = identifier_systems.code_for_uri(str(ident.get("system") or "").strip())
         if end and domain:
             value = people.validate_identifier(domain, ident.get("value") or "")
             out[(domain, value)] = parse_date(end, f"Patient.identifier[{index}].period.end")
@@ -135,7 +135,7 @@ def _parse_patient(batch: Batch, item: Item, *, merged: bool) -> _Patient:
             territory_path=territory,
         )
     )
-    identifiers = [(s, people.validate_identifier(s, v)) for s, v in given.identifiers]
+    identifiers = [people.resolve_identifier(s, v, via="import") for s, v in given.identifiers]
     if len(set(identifiers)) != len(identifiers):
         raise Refused(_("Identificador repetido."), "Patient.identifier")
     if given.national_health_id and not national_id.is_valid(given.national_health_id):

@@ -1,5 +1,5 @@
-"""The state of bulk export and import jobs, kept in the database so that a restarted server or a
-re-run command picks up where the last one stopped (ADR 0007)."""
+"""The state of bulk export and import jobs, kept in the database so that a restarted worker or a
+re-run command picks up where the last one stopped (ADR 0007, ADR 0009)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class ExportLevel(models.TextChoices):
 
 
 class ExportJob(models.Model):
-    """One `$export` request. Its files live in $BIENESTAR_HOME/exports/<public_id>/."""
+    """One `$export` request: what the FHIR protocol needs (the request, the manifest). How the
+    job runs and how far it got is its `job` (bienestar.jobs); its files are that job's results."""
 
     id = models.BigAutoField(primary_key=True)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -42,19 +43,16 @@ class ExportJob(models.Model):
         max_length=12, choices=ExportStatus.choices, default=ExportStatus.ACCEPTED
     )
     transaction_time = models.DateTimeField(null=True, blank=True)
-    progress = models.CharField(max_length=200, blank=True)
     # [{"type", "file", "count"}] once completed; [{"type", "file", "count"}] of OperationOutcomes.
     output = models.JSONField(default=list)
     errors = models.JSONField(default=list)
     error_message = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    job = models.OneToOneField(
+        "jobs.Job", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="export_job_status")]
 
 
 class ImportStatus(models.TextChoices):

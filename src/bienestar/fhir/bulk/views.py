@@ -74,7 +74,7 @@ def _job(actor: Actor, job_id: str) -> ExportJob:
     """The caller's own job (another user's is a 404, like a missing one)."""
     public_id = uuid_or_none(job_id)
     job = (
-        ExportJob.objects.filter(public_id=public_id, user=actor.user).first()
+        ExportJob.objects.filter(public_id=public_id, user=actor.user).select_related("job").first()
         if public_id and actor.user is not None
         else None
     )
@@ -97,13 +97,13 @@ def status(request: HttpRequest, job_id: str) -> HttpResponse:
             return FhirResponse(202, information(_("Exportación cancelada.")))
         if request.method != "GET":
             raise FhirError(405, _("Use GET o DELETE."), code="not-supported")
-        if job.status in (ExportStatus.ACCEPTED, ExportStatus.RUNNING):
-            export.resume_orphaned(job)
-            job.refresh_from_db()
-        if job.status in (ExportStatus.ACCEPTED, ExportStatus.RUNNING):
-            progress = job.progress or _("en cola")
+        state = export.state(job)
+        if state == ExportStatus.CANCELLED:
+            raise FhirError(404, _("No existe esa exportación."), code="not-found")
+        if state == ExportStatus.RUNNING:
+            progress = export.progress_text(job)
             return FhirResponse(202, None, {"X-Progress": progress, "Retry-After": RETRY_AFTER})
-        if job.status == ExportStatus.FAILED:
+        if state == ExportStatus.FAILED:
             raise FhirError(500, _("La exportación falló; vuelva a solicitarla."), code="exception")
         manifest.update(export.manifest(job))
         return FhirResponse(200, None)

@@ -29,9 +29,12 @@ from bienestar.fhir.mappers.common import (
     parse_human_name,
     reference,
 )
+from bienestar.people import identifier_systems
 from bienestar.people.models import (
+    AffiliationScheme,
     Person,
     PersonAddress,
+    PersonAffiliation,
     PersonContact,
     PersonIdentifier,
     PersonStatus,
@@ -89,6 +92,7 @@ def person_to_fhir(
     contacts: Sequence[PersonContact],
     territories: Mapping[str, Territory],
     survivor_id: Any = None,
+    affiliations: Sequence[PersonAffiliation] = (),
 ) -> dict[str, Any]:
     """`territories` holds every territory on the paths of the person's and addresses' territories
     (by path); `survivor_id` is the public id of the person this one was merged into."""
@@ -113,6 +117,10 @@ def person_to_fhir(
         "resourceType": "Patient",
         "id": str(person.public_id),
         "meta": meta(str(person.version), person.updated_at),
+    }
+    if affiliations:
+        resource["extension"] = [affiliation_extension(a) for a in affiliations]
+    resource |= {
         "identifier": ids,
         "active": person.status == PersonStatus.ACTIVE,
         "name": [human_name(person.given_names, person.first_surname, person.second_surname)],
@@ -138,6 +146,32 @@ def person_to_fhir(
     if person.status == PersonStatus.MERGED and survivor_id is not None:
         resource["link"] = [{"other": reference("Patient", survivor_id), "type": "replaced-by"}]
     return resource
+
+
+def affiliation_extension(fact: PersonAffiliation) -> dict[str, Any]:
+    """One affiliation fact (people/affiliations.py) as Bienestar's Patient extension: the lighter
+    faithful option next to a Coverage resource (read-only here; written through the JSON API and
+    the page, which share the domain service)."""
+    parts: list[dict[str, Any]] = [
+        {
+            "url": "scheme",
+            "valueCoding": {
+                "system": systems.AFFILIATION_SCHEME,
+                "code": fact.scheme,
+                "display": str(AffiliationScheme(fact.scheme).label)
+                if fact.scheme in AffiliationScheme.values
+                else fact.scheme,
+            },
+        }
+    ]
+    if fact.insurer:
+        parts.append({"url": "insurer", "valueString": fact.insurer})
+    if fact.start or fact.end:
+        period = {k: date(v) for k, v in (("start", fact.start), ("end", fact.end)) if v}
+        parts.append({"url": "period", "valuePeriod": period})
+    if fact.source:
+        parts.append({"url": "source", "valueCode": fact.source})
+    return {"url": systems.AFFILIATION_EXTENSION, "extension": parts}
 
 
 def _address(address: PersonAddress, territories: Mapping[str, Territory]) -> dict[str, Any]:
@@ -203,12 +237,14 @@ def patient_from_fhir(data: Mapping[str, Any]) -> PatientInput:
         if system == systems.NATIONAL_HEALTH_ID:
             national = value.replace("-", "").replace(" ", "").upper()
             continue
-        domain = systems.DOMAIN_IDENTIFIER_SYSTEM.get(system or "")
-        if domain is None:
-            raise MappingError(
-                _("Sistema de identificador desconocido: %(s)s.") % {"s": system or "-"},
-                f"{path}.system",
-            )
+        if not isinstance(system, str) or not system.strip():
+            raise MappingError(_("Indique el sistema del identificador."), f"{path}.system")
+        # Any system is accepted (an unknown one is stored as given and added to the registry as
+        # unverified); a known system's value is checked here so the error names the element.
+        domain = identifier_systems.code_for_uri(system.strip())
+        problem = identifier_systems.static_problem(domain, value)
+        if problem:
+            raise MappingError(problem, f"{path}.value")
         identifiers.append((domain, value))
     territory = None
     for index, address in enumerate(data.get("address") or []):

@@ -7,12 +7,13 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Concat, Trim
+from django.utils import timezone
 
 from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission
 from bienestar.fhir import systems
 from bienestar.fhir.mappers.patient import SEX, person_to_fhir
-from bienestar.fhir.params import NOTHING, choice_token, text_q, word_exact_q
+from bienestar.fhir.params import choice_token, text_q, word_exact_q
 from bienestar.fhir.registry import DATE, STRING, TOKEN, ResourceDef, SearchParam, register
 from bienestar.fhir.resources.common import (
     id_param,
@@ -20,8 +21,9 @@ from bienestar.fhir.resources.common import (
     state_param,
     territory_names,
 )
+from bienestar.people import affiliations, identifier_systems
 from bienestar.people import curp as curp_mod
-from bienestar.people.models import Person, PersonAddress, PersonStatus
+from bienestar.people.models import Person, PersonAddress, PersonAffiliation, PersonStatus
 from bienestar.people.selectors import persons_visible_to
 
 _FAMILY = Trim(Concat("first_surname", Value(" "), "second_surname"))
@@ -29,17 +31,19 @@ _FAMILY = Trim(Concat("first_surname", Value(" "), "second_surname"))
 
 def _identifier(system: str | None, code: str) -> Q:
     national = code.replace("-", "").replace(" ", "").upper()
-    value = curp_mod.normalize(code) if code else ""
     if system == systems.NATIONAL_HEALTH_ID:
         return Q(national_health_id=national) if code else Q()
     if system is None:
-        return Q(national_health_id=national) | Q(identifiers__value=value)
-    domain = systems.DOMAIN_IDENTIFIER_SYSTEM.get(system)
-    if domain is None:
-        return NOTHING
+        # Any system: a seeded system's value is stored upper-case, any other as given.
+        values = {code.strip(), curp_mod.normalize(code)} - {""}
+        return Q(national_health_id=national) | Q(identifiers__value__in=values)
+    domain = identifier_systems.code_for_uri(system)
     if not code:
         return Q(identifiers__system=domain)
-    return Q(identifiers__system=domain, identifiers__value=value)
+    return Q(
+        identifiers__system=domain,
+        identifiers__value=identifier_systems.normalize(domain, code),
+    )
 
 
 def _name(actor: Actor, value: str, modifier: str) -> Q:
@@ -77,6 +81,12 @@ def _load(qs: QuerySet[Person]) -> QuerySet[Person]:
             ),
         ),
         "contacts",
+        Prefetch(
+            "affiliations",
+            queryset=PersonAffiliation.objects.filter(
+                affiliations.covering(timezone.localdate())
+            ).order_by("start", "id"),
+        ),
     )
 
 
@@ -93,6 +103,7 @@ def _to_fhir(rows: Sequence[Person], actor: Actor) -> list[dict[str, Any]]:
             contacts=sorted(p.contacts.all(), key=lambda c: (c.system, c.value)),
             territories=names,
             survivor_id=p.merged_into.public_id if p.merged_into is not None else None,
+            affiliations=list(p.affiliations.all()),
         )
         for p in rows
     ]

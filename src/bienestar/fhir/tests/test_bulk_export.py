@@ -1,6 +1,6 @@
 """$export per the Bulk Data Access IG: kick-off (202 + Content-Location), polling (202 with
 X-Progress, then 200 with the manifest), NDJSON files behind the bearer token, `_type`, `_since`,
-Group and Patient level, cancellation, resumption of an orphaned job, and the audit."""
+Group and Patient level, cancellation, the job on the queue, and the audit."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from bienestar.access.models import AuditAction, AuditEvent
 from bienestar.clinical.models import Encounter
 from bienestar.fhir.bulk import export
 from bienestar.fhir.bulk.models import ExportJob, ExportStatus
 from bienestar.fhir.tests.client import FhirClient, assert_valid
+from bienestar.jobs.models import Job, JobStatus
+from bienestar.jobs.testing import Worker, clear_queue
 
 ASYNC = {"Prefer": "respond-async"}
 
@@ -65,30 +68,35 @@ def lines(client: FhirClient, manifest: dict[str, Any]) -> dict[str, list[dict[s
     return out
 
 
-# --- the whole flow, in a real background thread -----------------------------------------------------
+# --- the whole flow, on a real worker process ---------------------------------------------------------
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_system_export_runs_in_the_background_and_every_line_validates(
-    users, record, maria, jose
+    users, record, maria, jose, home
 ) -> None:
     client = FhirClient(users["integrator"])
+    clear_queue()
+    worker = Worker(home / "worker.log", name="export-test", env={"BIENESTAR_HOME": str(home)})
 
-    response = kickoff(client)
+    try:
+        response = kickoff(client)
 
-    assert response.status_code == 202
-    assert response.json()["resourceType"] == "OperationOutcome"
-    status_url = response["Content-Location"]
-    deadline = time.monotonic() + 120
-    while True:
-        status = raw_get(client, status_url)
-        if status.status_code != 202:
-            break
-        assert status["Retry-After"]
-        assert status.has_header("X-Progress")
-        assert time.monotonic() < deadline, "the export did not finish"
-        time.sleep(0.2)
+        assert response.status_code == 202
+        assert response.json()["resourceType"] == "OperationOutcome"
+        status_url = response["Content-Location"]
+        deadline = time.monotonic() + 120
+        while True:
+            status = raw_get(client, status_url)
+            if status.status_code != 202:
+                break
+            assert status["Retry-After"]
+            assert status.has_header("X-Progress")
+            assert time.monotonic() < deadline, f"the export did not finish: {worker.output()}"
+            time.sleep(0.2)
+    finally:
+        worker.stop()
     assert status.status_code == 200, status.content
     manifest = status.json()
     assert manifest["requiresAccessToken"] is True
@@ -267,22 +275,38 @@ def test_delete_cancels_and_removes_the_files(users, record, home) -> None:
 
 
 @pytest.mark.django_db
-def test_an_orphaned_job_is_claimed_again_and_a_live_one_is_not(users) -> None:
+def test_a_job_that_failed_on_the_queue_answers_500(users) -> None:
     client = FhirClient(users["integrator"])
     job = job_of(kickoff(client))
-    assert export.claim(job.pk)
-    assert not export.claim(job.pk, only_orphaned=True)  # its heartbeat is fresh
+    Job.objects.filter(pk=job.job_id).update(status=JobStatus.FAILED, error="Error interno")
 
-    ExportJob.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - export.STALE_AFTER - dt.timedelta(seconds=1)
-    )
-
-    assert export.claim(job.pk, only_orphaned=True)
-    job.refresh_from_db()
-    assert (job.status, job.attempts) == (ExportStatus.RUNNING, 2)
-    ExportJob.objects.filter(pk=job.pk).update(
-        attempts=export.MAX_ATTEMPTS,
-        heartbeat_at=timezone.now() - export.STALE_AFTER - dt.timedelta(seconds=1),
-    )
-    assert export.give_up_exhausted() == 1
     assert raw_get(client, export.status_url(job)).status_code == 500
+
+
+@pytest.mark.django_db
+def test_a_completed_export_run_again_writes_nothing_twice(users, record) -> None:
+    """A task retried after its export completed (its worker died just after the commit) finds
+    it done: the files and the audit rows exist once."""
+    client = FhirClient(users["integrator"])
+    response = kickoff(client, params={"_type": "Patient"})
+    manifest = finished(client, response)
+    job = job_of(response)
+    audit = AuditEvent.objects.filter(action=AuditAction.EXPORT).count()
+    Job.objects.filter(pk=job.job_id).update(status=JobStatus.RUNNING)  # as a stalled task
+
+    export.run_job(job.pk)
+
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT).count() == audit
+    assert raw_get(client, export.status_url(job)).json() == manifest
+    assert Job.objects.get(pk=job.job_id).status == JobStatus.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_the_queued_task_commits_with_the_export(users) -> None:
+    client = FhirClient(users["integrator"])
+    job = job_of(kickoff(client))
+
+    queued = ProcrastinateJob.objects.get(id=job.job.queue_job_id)
+
+    assert (queued.task_name, queued.status) == ("fhir.export", "todo")
+    assert queued.args == {"job_id": job.job_id, "export_id": job.pk}

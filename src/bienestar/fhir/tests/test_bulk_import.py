@@ -23,6 +23,7 @@ from django.db import connection
 from bienestar.access.models import AuditAction, AuditEvent
 from bienestar.access.tests.factories import actor_for
 from bienestar.clinical.models import Encounter, Observation
+from bienestar.config.database import connection_url
 from bienestar.fhir import systems
 from bienestar.fhir.bulk import importer
 from bienestar.fhir.bulk.models import ImportJob, ImportStatus
@@ -296,11 +297,9 @@ def test_importing_the_same_resources_again_writes_nothing_new(importer_user, tm
 
 
 def _command_env(home: Path) -> dict[str, str]:
-    db = connection.settings_dict
-    url = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     return {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": connection_url(connection.settings_dict),
         "DJANGO_SETTINGS_MODULE": "bienestar.config.settings.test",
         "BIENESTAR_HOME": str(home),
     }

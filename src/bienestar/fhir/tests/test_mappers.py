@@ -432,8 +432,12 @@ def test_surnames_without_extensions_keep_their_particles(family, expected):
         ({"name": []}, "Patient.name"),
         ({"name": [{"family": "López"}]}, "Patient.name[0].given"),
         (
-            {"identifier": [{"system": "urn:example:unknown", "value": "1"}]},
+            {"identifier": [{"value": "1"}]},
             "Patient.identifier[0].system",
+        ),
+        (
+            {"identifier": [{"system": "urn:oid:2.16.840.1.113883.4.629", "value": "X"}]},
+            "Patient.identifier[0].value",
         ),
         ({"deceasedBoolean": True}, "Patient.deceasedBoolean"),
     ],

@@ -149,9 +149,24 @@ def test_conditional_create_with_an_unknown_parameter_is_refused(users, geo):
             "Patient.identifier",
         ),
         (
-            new_patient(identifier=[{"system": "urn:example", "value": "1"}]),
+            new_patient(identifier=[{"system": systems.CURP, "value": NEW_CURP[:17] + "9"}]),
+            422,
+            "Patient.identifier[0].value",
+        ),
+        (
+            new_patient(identifier=[{"value": "1"}]),
             422,
             "Patient.identifier[0].system",
+        ),
+        (
+            new_patient(identifier=[{"system": "not a uri", "value": "1"}]),
+            422,
+            "Patient.identifier",
+        ),
+        (
+            new_patient(identifier=[{"system": "urn:bienestar:sid:made-up", "value": "1"}]),
+            422,
+            "Patient.identifier",
         ),
         ({"resourceType": "Observation", "status": "final"}, 400, "Patient.resourceType"),
     ],

@@ -60,7 +60,7 @@ def _patient_update(actor: Actor, person: Person, data: dict[str, Any]) -> bool:
     if given.national_health_id and given.national_health_id != person.national_health_id:
         raise unchangeable("Patient.identifier")
     current = {(i.system, i.value) for i in person.identifiers.all()}
-    wanted = {(s, people.validate_identifier(s, v)) for s, v in given.identifiers}
+    wanted = {people.resolve_identifier(s, v, via="fhir") for s, v in given.identifiers}
     if wanted != current:
         raise unchangeable("Patient.identifier")
     if given.territory_path and given.territory_path != person.territory.path:

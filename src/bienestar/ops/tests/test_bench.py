@@ -5,11 +5,11 @@ it claims to (a unit taken out of stock behind the ledger's back is caught)."""
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
+from bienestar.config.database import connection_url
 from bienestar.ops.bench import common
 from bienestar.ops.bench import dispense as bench_dispense
 
@@ -33,11 +33,7 @@ def test_metric_has_the_contract_fields_and_no_ratio_without_a_baseline(tmp_path
 
 
 def _database_url() -> str:
-    s = connection.settings_dict
-    host = s.get("HOST") or "127.0.0.1"
-    host = quote(host, safe="") if host.startswith("/") else host
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgresql://{quote(s.get('USER') or 'postgres', safe='')}@{host}{port}/{s['NAME']}"
+    return connection_url(connection.settings_dict)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,6 +77,7 @@ def _rows() -> dict[str, int]:
             "fhir_resourceversion",
             "fhir_bulk_importjob",
             "fhir_bulk_exportjob",
+            "jobs_job",
         ):
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - constant names
             out[table] = cursor.fetchone()[0]
@@ -138,7 +139,7 @@ def test_cleanup_removes_rows_above_the_marks_and_what_refers_to_them_only(geo, 
 
 def test_bulk_import_and_export_measure_and_leave_the_database_as_it_was(geo, users, monkeypatch):
     from bienestar.access.models import AuditEvent
-    from bienestar.fhir.bulk import export
+    from bienestar.jobs import files as job_files
 
     monkeypatch.setenv("DATABASE_URL", _database_url())
     _network(geo, users, n=4)
@@ -155,7 +156,7 @@ def test_bulk_import_and_export_measure_and_leave_the_database_as_it_was(geo, us
     _checks_hold()
 
     audit_before = AuditEvent.objects.count()
-    files_before = set(export.exports_dir().iterdir())
+    files_before = set(job_files.jobs_dir().iterdir())
     found, why = bulk.bulk_export()
 
     assert why == ""
@@ -164,7 +165,7 @@ def test_bulk_import_and_export_measure_and_leave_the_database_as_it_was(geo, us
     assert "24 resources (Patient 4, Encounter 4, Observation 16)" in m["notes"], m["notes"]
     assert _rows() == before
     assert AuditEvent.objects.count() == audit_before  # rolled back with the job
-    assert set(export.exports_dir().iterdir()) == files_before  # the NDJSON files are deleted
+    assert set(job_files.jobs_dir().iterdir()) == files_before  # the NDJSON files are deleted
 
 
 @pytest.mark.skipif(not HAS_WRK or crud.find_pgbench() is None, reason="needs wrk and pgbench")

@@ -57,3 +57,28 @@ def test_embedded_server_starts_survives_the_process_is_reused_and_stops(tmp_pat
         )
     assert stopped.returncode == 0, stopped.stderr
     assert not (home / "pgdata" / "postmaster.pid").exists()
+
+
+def test_connection_url_round_trips_a_socket_directory_and_odd_credentials():
+    """A child process gets the same database as Django's connection, whatever the host is: the
+    embedded server's socket directory, or a TCP host with a password that needs escaping."""
+    import dj_database_url
+
+    for settings in (
+        {"USER": "postgres", "HOST": "/work/x y/.bienestar/run", "PORT": "5433", "NAME": "test_b"},
+        {
+            "USER": "ana",
+            "PASSWORD": "p@ss:/w%rd",
+            "HOST": "db.example.org",
+            "PORT": 5432,
+            "NAME": "bienestar",
+        },
+        {"USER": "", "HOST": "", "PORT": "", "NAME": "test_bienestar"},
+    ):
+        parsed = dj_database_url.parse(database.connection_url(settings))
+        expected_host = settings["HOST"] or "127.0.0.1"
+        assert parsed["HOST"] == expected_host
+        assert parsed["NAME"] == settings["NAME"]
+        assert parsed["USER"] == (settings["USER"] or "postgres")
+        assert parsed.get("PASSWORD", "") == settings.get("PASSWORD", "")
+        assert str(parsed.get("PORT") or "") == str(settings["PORT"])

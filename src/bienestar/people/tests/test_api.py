@@ -14,6 +14,7 @@ import pytest
 from bienestar.access.models import AuditEvent
 from bienestar.access.tests.api_client import ApiClient, count_queries
 from bienestar.people import national_id
+from bienestar.people.identifier_systems import CURP_URI
 from bienestar.people.models import Person, PersonChange, PersonIdentifier
 from bienestar.people.tests.factories import PersonFactory
 from bienestar.people.tests.helpers import CURP_ANA, CURP_JOSE, snapshot
@@ -59,7 +60,13 @@ def test_read_matrix(users, jose, who, status):
         assert body["public_id"] == str(jose.public_id)
         assert body["national_health_id"] == jose.national_health_id
         assert body["identifiers"] == [
-            {"system": "curp", "value": CURP_JOSE, "source": "", "valid_until": None}
+            {
+                "system": "curp",
+                "system_uri": CURP_URI,
+                "value": CURP_JOSE,
+                "source": "",
+                "valid_until": None,
+            }
         ]
         assert "id" not in body
         assert after["audit"] == before["audit"] + 1
@@ -347,7 +354,13 @@ def test_identifiers_endpoint_lists_identifiers_and_audits_one_read(users, jose)
     response = ApiClient(users["clinician"]).get(f"{URL}{jose.public_id}/identifiers")
     assert response.status_code == 200
     assert response.json() == [
-        {"system": "curp", "value": CURP_JOSE, "source": "", "valid_until": None}
+        {
+            "system": "curp",
+            "system_uri": CURP_URI,
+            "value": CURP_JOSE,
+            "source": "",
+            "valid_until": None,
+        }
     ]
     assert AuditEvent.objects.count() == before + 1
 

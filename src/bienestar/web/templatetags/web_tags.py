@@ -23,6 +23,12 @@ register = template.Library()
 def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
     """(url name or absolute path, label, key) of the header links this actor may follow."""
     items = [(reverse("home"), _("Inicio"), "home")]
+    if (
+        actor.can(Permission.APPOINTMENT_WRITE)
+        and actor.user is not None
+        and actor.user.facility_id
+    ):
+        items.append((reverse("agenda_day"), _("Agenda"), "agenda"))
     if actor.can(Permission.PERSON_READ):
         items.append((reverse("person_search"), _("Personas"), "people"))
     if actor.can(Permission.DISPENSE):
@@ -33,6 +39,7 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         items.append((reverse("audit_log"), _("Auditoría"), "audit"))
     if actor.role == Role.INTEGRATOR:
         items.append(("/api/docs", _("API"), "api"))
+    items.append((reverse("job_list"), _("Trabajos"), "jobs"))
     return items
 
 
@@ -122,6 +129,7 @@ def change_action(action: str) -> str:
         "update": _("Modificación"),
         "merge": _("Fusión"),
         "unmerge": _("Separación"),
+        "affiliation": _("Afiliación"),
     }
     return str(labels.get(action, action))
 

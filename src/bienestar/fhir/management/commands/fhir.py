@@ -6,8 +6,9 @@
   exit status 1 when any line was refused.
 - `bienestar fhir export --as USERNAME [--type T,…] [--since INSTANT] [--group ID]
   [--patient-level] [--out DIR]`: the same job as `$export`, run here and now; prints the manifest.
-- `bienestar fhir export-worker [--once]`: runs the `$export` jobs that no server thread is
-  running (accepted but never started, or orphaned by a restart).
+
+`$export` requests and imports started from the API run on the job queue (`bienestar worker`,
+ADR 0009); these commands run the same jobs here, with a progress bar.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tqdm import tqdm
 from bienestar.access.actor import Actor
 from bienestar.access.models import User
 from bienestar.fhir.bulk import export, importer
-from bienestar.fhir.bulk.models import ExportJob, ExportLevel, ExportStatus
+from bienestar.fhir.bulk.models import ExportLevel, ExportStatus
 from bienestar.fhir.errors import FhirError
 
 
@@ -67,18 +68,12 @@ class Command(BaseCommand):
         group.add_argument("--patient-level", action="store_true")
         exp.add_argument("--out", type=Path, help="Copiar los archivos a este directorio")
 
-        worker = actions.add_parser("export-worker", help="Procesar exportaciones pendientes")
-        worker.add_argument("--once", action="store_true")
-        worker.add_argument("--interval", type=float, default=5.0)
-
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "import":
             self._import(options)
-        elif action == "export":
-            self._export(options)
         else:
-            self._worker(options)
+            self._export(options)
 
     # --- import ------------------------------------------------------------------------------------
 
@@ -169,7 +164,7 @@ class Command(BaseCommand):
                 base_url="urn:bienestar:cli",
                 group_id=options["group"],
             )
-            job = export.kickoff(actor, request)
+            job = export.kickoff(actor, request, queue=False)
         except FhirError as exc:
             raise CommandError(str(exc)) from None
         started = time.monotonic()
@@ -177,7 +172,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         job.refresh_from_db()
         if job.status != ExportStatus.COMPLETED:
-            raise CommandError(_("La exportación falló: %(e)s") % {"e": job.error_message})
+            error = job.job.error if job.job is not None else job.error_message
+            raise CommandError(_("La exportación falló: %(e)s") % {"e": error})
         manifest = export.manifest(job)
         total = sum(o["count"] for o in job.output)
         if options["out"]:
@@ -192,16 +188,3 @@ class Command(BaseCommand):
             _("%(n)d recursos en %(s).1f s (%(r).0f recursos/s).")
             % {"n": total, "s": elapsed, "r": rate}
         )
-
-    # --- worker ------------------------------------------------------------------------------------
-
-    def _worker(self, options: dict[str, Any]) -> None:
-        while True:
-            export.give_up_exhausted()
-            for job_id in ExportJob.objects.filter(export.claimable()).values_list("pk", flat=True):
-                if export.claim(job_id, only_orphaned=True):
-                    self.stdout.write(_("Exportación %(id)s en proceso.") % {"id": job_id})
-                    export._run_claimed(job_id)
-            if options["once"]:
-                return
-            time.sleep(options["interval"])

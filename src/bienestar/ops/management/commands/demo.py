@@ -16,7 +16,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from bienestar.access.models import User
+from bienestar.jobs.worker_process import start_worker
 from bienestar.ops.demo_users import ensure_demo_users
+from bienestar.synth.agenda import seed_demo_agenda
 
 DEMO_MONTHS = 18
 
@@ -56,6 +59,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.MIGRATE_HEADING("4/4 Usuarios de demostración"))
         logins, password = ensure_demo_users()
+        seed_demo_agenda(User.objects.get(username="medico"), seed=opts["seed"])
         url = f"http://127.0.0.1:{opts['port']}"
         self.stdout.write("")
         self.stdout.write(
@@ -70,4 +74,5 @@ class Command(BaseCommand):
         )
         if opts["no_serve"]:
             return
+        start_worker(self.stdout)
         call_command("serve", port=opts["port"])
