@@ -15,6 +15,7 @@ urlpatterns = [
     path("territorial/", include("bienestar.outreach.urls")),
     path("trabajos/", include("bienestar.jobs.urls")),
     path("agenda/", include("bienestar.scheduling.urls")),
+    path("indicadores/", include("bienestar.indicators.urls")),
     path("", include("bienestar.people.urls")),
     path("", include("bienestar.web.urls")),
 ]

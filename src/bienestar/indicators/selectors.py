@@ -44,6 +44,10 @@ class Area:
     clues: str = ""
 
     @property
+    def level_label(self) -> str:
+        return str(Level(self.level).label)
+
+    @property
     def url_param(self) -> str:
         return f"unidad={self.public_id}" if self.level == Level.UNIT else f"territorio={self.key}"
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from bienestar.indicators.models import Aggregate
 from bienestar.indicators.refresh import refresh
-from bienestar.indicators.tests.dataset import build, month_end, month_plus
+from bienestar.indicators.tests.dataset import build, first_month, month_end, month_plus
 from bienestar.prescribing.fill_rate import fill_rate
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +155,25 @@ def test_a_full_refresh_twice_gives_the_same_rows(ds):
     run = refresh()  # incremental with nothing new: only the current month is recomputed
     assert run.kind == "incremental" and run.since == timezone.localdate().replace(day=1)
     assert rows() == before
+
+
+def test_the_refresh_runs_as_a_job_with_progress(net, geo, users):
+    from bienestar.access.actor import Actor
+    from bienestar.access.roles import Permission
+    from bienestar.indicators.tasks import KIND
+    from bienestar.jobs import services as jobs
+    from bienestar.jobs.runner import run_inline
+
+    build(net, geo)
+    actor = Actor(user=users["national_coordinator"])
+    job = jobs.start(
+        actor=actor,
+        kind=KIND,
+        title="Recálculo de indicadores",
+        params={"full": True},
+        permission=Permission.INDICATOR_READ,
+        queue=False,
+    )
+    job = run_inline(job)
+    assert job.status == "succeeded" and job.progress_done == job.progress_total == 4
+    assert agg("fill_rate_line", "nation", "MX", f"{first_month():%Y-%m}") == (2, 5)
