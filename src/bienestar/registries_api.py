@@ -10,6 +10,7 @@ def routers() -> list[tuple[str, Router]]:
     from bienestar.facilities.api import router as facilities
     from bienestar.households.api import router as households
     from bienestar.inventory.api import router as inventory
+    from bienestar.inventory.supply_api import router as supply
     from bienestar.prescribing.api import router as prescriptions
     from bienestar.referrals.api import router as referrals
     from bienestar.scheduling.api import router as scheduling
@@ -23,6 +24,7 @@ def routers() -> list[tuple[str, Router]]:
         ("/households/", households),
         ("/clinical/", clinical),
         ("/inventory/", inventory),
+        ("/supply/", supply),
         ("/prescriptions/", prescriptions),
         ("/scheduling/", scheduling),
         ("/referrals/", referrals),

@@ -170,3 +170,40 @@ def test_copies_sent_at_the_same_instant_record_one_dispense(geo, users):
     assert Dispense.objects.filter(prescription=p).count() == 1
     p.refresh_from_db()
     assert p.lines.get().dispensed_quantity == 15
+
+
+@pytest.mark.django_db
+def test_same_key_with_another_body_is_422_and_dispenses_nothing(rx):
+    """Issue 9: dispensing 2 with key K, then K with 3, answered 201 with the first dispense."""
+    net, person = rx
+    p = prescribe(net, person, line(METFORMIN, 60))
+    client = KeyClient(net.users["pharmacist"])
+    first = client.post_key(URL.format(p.public_id), body(p, 2, "out_of_stock"), "k-body")
+    assert first.status_code == 201, first.content
+    before = state()
+
+    for other in (
+        body(p, 3, "out_of_stock"),  # another quantity
+        body(p, 2, "patient_declined"),  # the same quantity, another reason
+    ):
+        again = client.post_key(URL.format(p.public_id), other, "k-body")
+        assert again.status_code == 422, again.content
+        assert again.json()["error"] == "idempotency_key_reused"
+        assert again.json()["field"] == "idempotency_key"
+        assert "clave de idempotencia" in again.json()["detail"]
+        assert "Idempotent-Replayed" not in again.headers
+        assert {k: v for k, v in state().items() if k != "audit"} == {
+            k: v for k, v in before.items() if k != "audit"
+        }
+    assert Dispense.objects.filter(prescription=p).count() == 1
+    p.refresh_from_db()
+    assert [pl.dispensed_quantity for pl in p.lines.all()] == [2]
+
+    # The same body again is still the original answer.
+    same = client.post_key(URL.format(p.public_id), body(p, 2, "out_of_stock"), "k-body")
+    assert same.status_code == 201, same.content
+    assert same.headers["Idempotent-Replayed"] == "true"
+    assert [d["public_id"] for d in same.json()["dispenses"]] == [
+        d["public_id"] for d in first.json()["dispenses"]
+    ]
+    assert Dispense.objects.filter(prescription=p).count() == 1

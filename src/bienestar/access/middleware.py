@@ -40,7 +40,7 @@ class LanguageMiddleware(LocaleMiddleware):
     API_PREFIXES = ("/api/", "/fhir/")
 
     def process_request(self, request: HttpRequest) -> None:
-        if request.path.startswith(self.API_PREFIXES):
+        if request.path.startswith(self.API_PREFIXES) or request.path == "/fhir":
             super().process_request(request)
             return
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)

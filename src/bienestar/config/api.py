@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -37,6 +38,22 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     )
 
 
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    from django.utils.translation import gettext as _
+
+    from bienestar.core.safejson import body_limit_mb
+
+    return api.create_response(
+        request,
+        {
+            "error": "too_large",
+            "detail": _("El cuerpo excede %(mb)s MB.") % {"mb": body_limit_mb()},
+        },
+        status=413,
+    )
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     from django.utils.translation import gettext as _
@@ -60,6 +77,9 @@ def _register_routers() -> None:
     from bienestar.jobs.api import router as jobs_router
 
     api.add_router("/jobs/", jobs_router)
+    from bienestar.fhir.bulk.api import router as bulk_import_router
+
+    api.add_router("/fhir-import/", bulk_import_router)
     for prefix, router in routers():
         api.add_router(prefix, router)
 

@@ -29,7 +29,6 @@ Not supported (refused per entry with 405): DELETE and PATCH, as the server has 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
 import uuid
@@ -48,7 +47,7 @@ from django.views.decorators.csrf import csrf_exempt
 from bienestar.core.errors import DomainError
 from bienestar.fhir import interactions, registry, search, views
 from bienestar.fhir.errors import FhirError, Issue, MappingError, from_domain_error
-from bienestar.fhir.http import FhirRequest, FhirResponse
+from bienestar.fhir.http import FhirRequest, FhirResponse, checked_params, parse_json
 from bienestar.fhir.mappers.common import instant
 from bienestar.fhir.writes import writer_for
 
@@ -252,7 +251,7 @@ class Resolver:
                 search.matching(
                     self.base.actor,
                     definition,
-                    parse_qsl(query, keep_blank_values=True),
+                    checked_params(parse_qsl(query, keep_blank_values=True)),
                     strict=True,
                 )[:2]
             )
@@ -311,7 +310,7 @@ def _entry_request(base: FhirRequest, entry: Entry) -> tuple[FhirRequest, list[s
         actor=base.actor,
         method=entry.method,
         base_url=base.base_url,
-        params=parse_qsl(query, keep_blank_values=True),
+        params=checked_params(parse_qsl(query, keep_blank_values=True)),
         body=entry.resource,
         if_match=entry.if_match,
         if_none_exist=entry.if_none_exist,
@@ -686,10 +685,7 @@ def _read_bundle(request: HttpRequest) -> dict[str, Any]:
     raw = request.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise FhirError(413, _("El Bundle es demasiado grande."), code="too-costly")
-    try:
-        data = json.loads(raw.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError):
-        raise FhirError(400, _("El cuerpo no es JSON válido."), code="structure") from None
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise FhirError(400, _("El cuerpo debe ser un Bundle."), code="structure")
     return data

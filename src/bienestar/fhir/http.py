@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
+from bienestar.core import safejson
 from bienestar.fhir.errors import FhirError
 from bienestar.fhir.mappers.common import number
 
@@ -77,15 +78,32 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
             _("Envíe el recurso como application/fhir+json."),
             code="not-supported",
         )
-    try:
-        data = json.loads(request.body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError):
-        raise FhirError(400, _("El cuerpo no es JSON válido."), code="structure") from None
+    data = parse_json(request.body)
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise FhirError(
             400, _("El cuerpo debe ser un recurso FHIR con resourceType."), code="structure"
         )
     return data
+
+
+def parse_json(raw: bytes) -> Any:
+    """The body's JSON, through the boundary's depth and NUL limits (core.safejson): 400 with an
+    OperationOutcome for invalid, too deep or NUL-holding JSON. Every FHIR body is read here."""
+    try:
+        return safejson.loads(raw.decode("utf-8") or "null")
+    except safejson.UnsafeJson as exc:
+        raise FhirError(400, str(exc), code="structure") from None
+    except (UnicodeDecodeError, ValueError):
+        raise FhirError(400, _("El cuerpo no es JSON válido."), code="structure") from None
+
+
+def checked_params(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Parameters (query, form, a Bundle entry's URL) refused with 400 when one holds NUL."""
+    for name, value in pairs:
+        message = safejson.check_text(name) or safejson.check_text(value)
+        if message:
+            raise FhirError(400, message, code="value")
+    return pairs
 
 
 def check_accept(request: HttpRequest) -> None:

@@ -34,7 +34,7 @@ from bienestar.fhir.errors import (
     not_found,
     operation_outcome,
 )
-from bienestar.fhir.http import FhirRequest, FhirResponse, http_date
+from bienestar.fhir.http import FhirRequest, FhirResponse, checked_params, http_date
 from bienestar.fhir.mappers.common import instant
 from bienestar.fhir.registry import ResourceDef
 from bienestar.fhir.validation import validate_incoming
@@ -301,7 +301,7 @@ def create(req: FhirRequest) -> FhirResponse:
     definition, writer = _writer(req)
     assert req.body is not None
     if req.if_none_exist:
-        found = _conditional_rows(req, definition, parse_qsl(req.if_none_exist))
+        found = _conditional_rows(req, definition, checked_params(parse_qsl(req.if_none_exist)))
         if len(found) > 1:
             raise FhirError(
                 412,

@@ -1,7 +1,8 @@
-"""URLs under /fhir/. Bundles (POST /fhir/) and bulk export ($export) are added in their own
+"""URLs under /fhir/, each answered with and without a trailing slash (no redirect: a POST to
+/fhir must reach the Bundle endpoint, not a 301). Bundles (POST /fhir/) and bulk export ($export) are added in their own
 modules by inserting their patterns before the catch-all."""
 
-from django.urls import path, re_path
+from django.urls import re_path
 
 from bienestar.fhir import views
 
@@ -9,17 +10,17 @@ TYPE = r"(?P<resource_type>[A-Z][A-Za-z]{1,63})"
 ID = r"(?P<resource_id>[A-Za-z0-9\-.]{1,64})"
 
 interaction_patterns = [
-    path("metadata", views.metadata, name="fhir-metadata"),
-    re_path(rf"^Patient/{ID}/\$everything$", views.patient_everything, name="fhir-everything"),
-    re_path(rf"^{TYPE}/_search$", views.search_post, name="fhir-search"),
+    re_path(r"^metadata/?$", views.metadata, name="fhir-metadata"),
+    re_path(rf"^Patient/{ID}/\$everything/?$", views.patient_everything, name="fhir-everything"),
+    re_path(rf"^{TYPE}/_search/?$", views.search_post, name="fhir-search"),
     re_path(
-        rf"^{TYPE}/{ID}/_history/(?P<version_id>[A-Za-z0-9\-.]{{1,64}})$",
+        rf"^{TYPE}/{ID}/_history/(?P<version_id>[A-Za-z0-9\-.]{{1,64}})/?$",
         views.vread,
         name="fhir-vread",
     ),
-    re_path(rf"^{TYPE}/{ID}/_history$", views.instance_history, name="fhir-history"),
-    re_path(rf"^{TYPE}/{ID}$", views.instance, name="fhir-instance"),
-    re_path(rf"^{TYPE}$", views.type_level, name="fhir-type"),
+    re_path(rf"^{TYPE}/{ID}/_history/?$", views.instance_history, name="fhir-history"),
+    re_path(rf"^{TYPE}/{ID}/?$", views.instance, name="fhir-instance"),
+    re_path(rf"^{TYPE}/?$", views.type_level, name="fhir-type"),
 ]
 
 urlpatterns = [

@@ -8,12 +8,14 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from bienestar.access.actor import Actor
 from bienestar.core.errors import DomainError
+from bienestar.core.safejson import body_limit_mb
 from bienestar.fhir import interactions
 from bienestar.fhir.auth import authenticate
 from bienestar.fhir.capability import capability_statement
@@ -23,6 +25,7 @@ from bienestar.fhir.http import (
     FhirResponse,
     base_url,
     check_accept,
+    checked_params,
     parse_prefer,
     read_body,
     render,
@@ -37,7 +40,7 @@ def _params(request: HttpRequest, *, form: bool = False) -> list[tuple[str, str]
     pairs = [(k, v) for k in request.GET for v in request.GET.getlist(k)]
     if form:
         pairs += [(k, v) for k in request.POST for v in request.POST.getlist(k)]
-    return pairs
+    return checked_params(pairs)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -74,6 +77,16 @@ def _answer(
         return render(run())
     except FhirError as exc:
         return render(FhirResponse(exc.status, exc.outcome()))
+    except RequestDataTooBig:
+        error = FhirError(
+            413,
+            _("El cuerpo excede %(mb)s MB.") % {"mb": body_limit_mb()},
+            code="too-costly",
+        )
+        return render(FhirResponse(413, error.outcome()))
+    except (TooManyFieldsSent, SuspiciousOperation):
+        error = FhirError(400, _("La petición no es válida."), code="structure")
+        return render(FhirResponse(400, error.outcome()))
     except DomainError as exc:
         error = from_domain_error(exc)
         return render(FhirResponse(error.status, error.outcome()))

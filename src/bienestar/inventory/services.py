@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -488,6 +489,26 @@ _USABLE_LOTS = """SELECT {columns} FROM inventory_lot AS lot
     WHERE lot.facility_id = %s AND lot.medicine_id = ANY(%s) AND lot.expiry >= %s
       AND lot.quantity > 0 AND lot.status = 'usable'
     ORDER BY lot.id FOR UPDATE"""
+
+
+def usable_units(*, facility_id: int, keys: Iterable[str], today: dt.date) -> dict[str, int]:
+    """Units of each key in the facility's usable lots (those `stock_issue_fefo` takes from, see
+    `_USABLE_LOTS`); 0 for a key it does not hold. One query, no lock: for validations that read
+    the shelf, not for taking units."""
+    wanted = sorted(set(keys))
+    found = dict(
+        Lot.objects.filter(
+            facility_id=facility_id,
+            medicine_id__in=wanted,
+            expiry__gte=today,
+            quantity__gt=0,
+            status=LotStatus.USABLE,
+        )
+        .values("medicine_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("medicine_id", "units")
+    )
+    return {key: int(found.get(key) or 0) for key in wanted}
 
 
 def _lock_usable_lots(facility_id: int, keys: list[str], today: dt.date) -> list[Lot]:

@@ -40,3 +40,6 @@ JOBS_NIGHTLY_CRON = os.environ.get("BIENESTAR_JOBS_NIGHTLY_CRON", "30 2 * * *")
 # A probe task that records each tick (tests of the scheduler run it every few seconds); off by
 # default.
 JOBS_PROBE_CRON = os.environ.get("BIENESTAR_JOBS_PROBE_CRON", "")
+# Tests only: every progress report sleeps this long, so that a test can kill a worker in the
+# middle of a job that would otherwise finish in a blink. 0 (off) everywhere else.
+JOBS_TEST_PAUSE = _float("BIENESTAR_JOBS_TEST_PAUSE", 0.0)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
@@ -68,6 +69,8 @@ class Progress:
         message: str | None = None,
         force: bool = False,
     ) -> None:
+        if settings.JOBS_TEST_PAUSE:
+            time.sleep(settings.JOBS_TEST_PAUSE)
         self._done = done
         if message is not None:
             self._message = message[:200]

@@ -6,7 +6,9 @@ valid-format CURPs for synthetic people only (see `bienestar.synth`).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass
 
 # 4 letters, birth date YYMMDD, sex (H/M, X since 2023 for non-binary), 2-letter state,
 # 3 internal consonants, homonym differentiator (digit for births before 2000, letter after), check digit.
@@ -41,3 +43,49 @@ def validate(raw: str) -> str | None:
 
 def is_valid(raw: str) -> bool:
     return validate(raw) is None
+
+
+@dataclass(frozen=True)
+class CurpParts:
+    """What a CURP says about its holder: birth date, sex (Person.sex value), birth state."""
+
+    birth_date: dt.date
+    sex: str
+    state_code: str
+    state_name: str
+    initials: str
+
+
+def _state_names() -> dict[str, str]:
+    from bienestar.reference.mexico import state_table  # the shipped state table
+
+    names = {row["clues_abbreviation"]: row["name"] for row in state_table()}
+    names["NE"] = "Nacido en el extranjero"
+    return names
+
+
+STATE_NAMES: dict[str, str] = {}
+
+
+def decode(raw: str) -> CurpParts | None:
+    """The parts of a structurally valid CURP (check digit not required: the caller says whether
+    it holds), or None. The century comes from the homonym differentiator: a digit for births
+    before 2000, a letter from 2000 on."""
+    value = normalize(raw)
+    if len(value) != 18 or not CURP_RE.match(value):
+        return None
+    century = 1900 if value[16].isdigit() else 2000
+    try:
+        born = dt.date(century + int(value[4:6]), int(value[6:8]), int(value[8:10]))
+    except ValueError:
+        return None
+    if not STATE_NAMES:
+        STATE_NAMES.update(_state_names())
+    state = value[11:13]
+    return CurpParts(
+        birth_date=born,
+        sex={"H": "M", "M": "F"}.get(value[10], "X"),
+        state_code=state,
+        state_name=STATE_NAMES.get(state, state),
+        initials=value[:4],
+    )

@@ -14,3 +14,15 @@ urlpatterns = [
         name="person_affiliation_end",
     ),
 ]
+
+from bienestar.people import registration_views  # noqa: E402
+
+urlpatterns += [
+    path("personas/registrar/", registration_views.register_page, name="person_register"),
+    path(
+        "personas/registrar/candidatos/",
+        registration_views.register_candidates,
+        name="person_register_candidates",
+    ),
+    path("personas/registrar/curp/", registration_views.register_curp, name="person_register_curp"),
+]

@@ -299,6 +299,19 @@ def queue(
 
 
 @router.get(
+    "/dispenses/{public_id}",
+    response=DispenseOut,
+    summary="One dispense (its prescription readable, or recorded at the caller's pharmacy)",
+    openapi_extra=reads("MedicationDispense"),
+)
+def dispense_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
+    actor = request_actor(request)
+    found = selectors.dispense_get(actor, public_id=public_id)
+    views = selectors.prescription_dispenses(actor, prescription=found.prescription)
+    return _dispense(next(v for v in views if v.dispense.pk == found.pk))
+
+
+@router.get(
     "/by-code/{code}",
     response=PrescriptionOut,
     summary="One prescription by its code",
@@ -430,7 +443,8 @@ IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
         "Send an `Idempotency-Key` header (1-200 visible ASCII characters, unique per dispense) "
         "to make the call safe to repeat: the same key from the same user records the dispense "
         "once, and a repeat answers 201 with the prescription as it stands and the header "
-        "`Idempotent-Replayed: true`. The same key for another prescription is a 409."
+        "`Idempotent-Replayed: true`. The same key with other lines or quantities is a 422 "
+        "(`idempotency_key_reused`), and for another prescription a 409."
     ),
     openapi_extra=writes("MedicationDispense"),
 )

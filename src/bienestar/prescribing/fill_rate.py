@@ -35,10 +35,10 @@ from bienestar.access.roles import Permission
 from bienestar.core.errors import ValidationFailed
 from bienestar.facilities.models import Facility
 from bienestar.prescribing.models import (
-    DISPENSABLE,
     DispenseLine,
     PrescriptionLine,
     PrescriptionStatus,
+    dispensable_on_q,
 )
 from bienestar.territories.selectors import within
 
@@ -144,7 +144,7 @@ def _aggregates(today: dt.date) -> dict[str, Any]:
         "open_prescriptions": Count(
             "prescription",
             distinct=True,
-            filter=Q(prescription__status__in=DISPENSABLE, prescription__valid_until__gte=today),
+            filter=dispensable_on_q(today, prefix="prescription__"),
         ),
     }
 

@@ -37,6 +37,20 @@ class PrescriptionStatus(models.TextChoices):
 DISPENSABLE = (PrescriptionStatus.ACTIVE, PrescriptionStatus.PARTIALLY_DISPENSED)
 
 
+# "Dispensable on a given day" has one definition: a dispensable status and `valid_until` not yet
+# passed. `Prescription.status_on` applies it to one row; the two filters below apply it to a
+# query (`prefix` is the path to the prescription, e.g. "prescription__" from a line).
+def dispensable_on_q(day: dt.date, *, prefix: str = "") -> Q:
+    """The prescriptions that can still be dispensed on `day`."""
+    return Q(**{f"{prefix}status__in": DISPENSABLE, f"{prefix}valid_until__gte": day})
+
+
+def lapsed_on_q(day: dt.date, *, prefix: str = "") -> Q:
+    """The prescriptions still marked dispensable that are expired on `day` (the nightly job has
+    not yet written them as expired)."""
+    return Q(**{f"{prefix}status__in": DISPENSABLE, f"{prefix}valid_until__lt": day})
+
+
 class LineStatus(models.TextChoices):
     PENDING = "pending", _("Pendiente")
     PARTIALLY_DISPENSED = "partially_dispensed", _("Surtido parcial")
@@ -47,6 +61,7 @@ class UnfilledReason(models.TextChoices):
     OUT_OF_STOCK = "out_of_stock", _("Sin existencia")
     NOT_IN_CATALOGUE = "not_in_catalogue", _("No incluido en el catálogo de la farmacia")
     PATIENT_DECLINED = "patient_declined", _("El paciente no lo aceptó")
+    PRESCRIBER_CHANGED = "prescriber_changed", _("El médico cambió la indicación")
     OTHER = "other", _("Otro motivo")
 
 
@@ -118,9 +133,15 @@ class Prescription(BaseModel):
     def status_on(self, day: dt.date) -> str:
         """The status as of `day`: a dispensable prescription past `valid_until` is expired even
         before the nightly `prescriptions_expire` job has written it."""
-        if self.status in DISPENSABLE and day > self.valid_until:
+        if self.status in DISPENSABLE and day > self.valid_until:  # as lapsed_on_q
             return PrescriptionStatus.EXPIRED
         return self.status
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the prescription is dispensed or cancelled (every service saves
+        `updated_at`): a form carries it so that a form sent twice is not recorded twice."""
+        return self.updated_at.isoformat()
 
     def is_dispensable_on(self, day: dt.date) -> bool:
         return self.status_on(day) in DISPENSABLE
@@ -189,6 +210,9 @@ class Dispense(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     at = models.DateTimeField()
+    # SHA-256 of what was asked (lines, quantities, reasons) when recorded under an idempotency
+    # key: a repeat of the key with other content is refused rather than answered with this one.
+    request_digest = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,11 +34,11 @@ from bienestar.people.selectors import persons_visible_to
 from bienestar.prescribing import codes
 from bienestar.prescribing.fill_rate import FillRate, fill_rate, fill_rate_by_facility
 from bienestar.prescribing.models import (
-    DISPENSABLE,
     Dispense,
     DispenseLine,
     Prescription,
     PrescriptionLine,
+    dispensable_on_q,
 )
 from bienestar.territories.selectors import within
 
@@ -47,7 +47,9 @@ __all__ = [
     "DispenseView",
     "FillRate",
     "LotUsed",
+    "dispense_get",
     "dispense_lines_visible_to",
+    "dispenses_visible_to",
     "encounter_for_prescribing",
     "fill_rate",
     "fill_rate_by_facility",
@@ -59,6 +61,7 @@ __all__ = [
     "prescription_get",
     "prescription_lines_by_public_id",
     "prescription_lines_visible_to",
+    "prescription_open_for_dispensing",
     "prescription_queue",
     "prescription_refetch",
     "prescriptions_for_person",
@@ -193,9 +196,9 @@ def prescription_queue(
     limit = max(1, min(limit, QUEUE_LIMIT_MAX))
     offset = max(0, offset)
     rows = list(
-        _with_details(qs.filter(status__in=DISPENSABLE, valid_until__gte=today)).order_by(
-            "-authored_at", "-id"
-        )[offset : offset + limit]
+        _with_details(qs.filter(dispensable_on_q(today))).order_by("-authored_at", "-id")[
+            offset : offset + limit
+        ]
     )
     audit_record(
         actor,
@@ -349,11 +352,67 @@ def prescription_lines_visible_to(actor: Actor) -> QuerySet[PrescriptionLine]:
     return PrescriptionLine.objects.filter(within(scope, "person__territory__path"))
 
 
-def dispense_lines_visible_to(actor: Actor) -> QuerySet[DispenseLine]:
-    """Every dispensed line of a person inside the actor's territory (PRESCRIPTION_READ). Not
-    audited by itself."""
+def _dispense_scope(actor: Actor, prefix: str = "") -> Q | None:
+    """Who may read a dispense: anyone who may read its prescription (the person inside the
+    actor's territory), and the pharmacists of the pharmacy that recorded it — a voucher is
+    redeemable network-wide, so a pharmacy dispenses to people of other territories and must be
+    able to read back what it handed over. None: nothing."""
     require(actor, Permission.PRESCRIPTION_READ)
     scope = actor.scope_path
-    if scope is None:
-        return DispenseLine.objects.none()
-    return DispenseLine.objects.filter(within(scope, "person__territory__path"))
+    q = within(scope, f"{prefix}person__territory__path") if scope is not None else None
+    own = actor.user.facility_id if actor.user is not None else None
+    if own is not None and actor.can(Permission.DISPENSE):
+        at_own = Q(**{f"{prefix}pharmacy_id": own})
+        q = at_own if q is None else q | at_own
+    return q
+
+
+def dispenses_visible_to(actor: Actor) -> QuerySet[Dispense]:
+    """Every dispense the actor may read (`_dispense_scope`). Not audited by itself."""
+    q = _dispense_scope(actor)
+    return Dispense.objects.none() if q is None else Dispense.objects.filter(q)
+
+
+def dispense_lines_visible_to(actor: Actor) -> QuerySet[DispenseLine]:
+    """Every dispensed line the actor may read: the same rule as `dispenses_visible_to`. Not
+    audited by itself."""
+    q = _dispense_scope(actor)
+    return DispenseLine.objects.none() if q is None else DispenseLine.objects.filter(q)
+
+
+def dispense_get(actor: Actor, *, public_id: uuid.UUID | str, via: str = "") -> Dispense:
+    """One dispense the actor may read (`dispenses_visible_to`), its prescription loaded; out of
+    scope → the same 404 as a missing id. One audit row (read)."""
+    dispense = (
+        dispenses_visible_to(actor)
+        .select_related("prescription", "pharmacy", "dispensed_by")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if dispense is None:
+        raise OutOfScope()
+    audit_record(
+        actor,
+        action=AuditAction.READ,
+        resource_type="Dispense",
+        resource_id=str(dispense.public_id),
+        person_id=dispense.person_id,
+        query={"via": via} if via else None,
+    )
+    return dispense
+
+
+def prescription_open_for_dispensing(
+    actor: Actor, *, public_id: uuid.UUID, via: str = "", today: dt.date | None = None
+) -> Prescription:
+    """The prescription a pharmacist opens to dispense, with its lines, person and facility
+    loaded: access exactly as `prescription_for_dispensing` (inside the actor's territory, or — for
+    a pharmacist — any prescription that can still be dispensed). One audit row (read), flagged
+    `outside_territory` in the second case."""
+    found = prescription_for_dispensing(actor, public_id=public_id, today=today)
+    prescription = prescription_refetch(found)
+    query: dict[str, Any] = {"via": via} if via else {}
+    if not prescriptions_visible_to(actor).filter(pk=prescription.pk).exists():
+        query["outside_territory"] = True
+    _audit_read(actor, prescription, **query)
+    return prescription

@@ -13,6 +13,8 @@ of a pharmacy shares stay locked only from the stock statement to the commit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import random
 import uuid
 from collections.abc import Mapping, Sequence
@@ -34,7 +36,7 @@ from bienestar.clinical.models import Encounter
 from bienestar.core.errors import Conflict, ValidationFailed
 from bienestar.core.sql import insert_sql, mark_saved, select_list
 from bienestar.facilities.models import Facility
-from bienestar.inventory.services import Issue, stock_issue_fefo, validate_units
+from bienestar.inventory.services import Issue, stock_issue_fefo, usable_units, validate_units
 from bienestar.people.models import Person, PersonStatus
 from bienestar.people.selectors import persons_visible_to
 from bienestar.prescribing import codes
@@ -47,6 +49,7 @@ from bienestar.prescribing.models import (
     PrescriptionLine,
     PrescriptionStatus,
     UnfilledReason,
+    lapsed_on_q,
     stock_reference,
     validity_days,
 )
@@ -181,6 +184,42 @@ def _new_code(rng: random.Random | None = None) -> str:
     raise Conflict(_("No se pudo generar un código de verificación; intente de nuevo."))
 
 
+def _prescribing_facility(
+    user: User, *, person: Person, encounter: Encounter | None, facility: Facility | None
+) -> Facility:
+    """The facility a prescription is written at, and the rule that it is the prescriber's own.
+
+    A prescription counts in its facility's fill rate and carries its name, so a user attached to a
+    facility prescribes only there: an encounter (or an explicit `facility`) of another unit is
+    refused. A user attached to none (an institution's API client) prescribes at the encounter's
+    facility, else at the one it names.
+    """
+    own = user.facility
+    if encounter is not None:
+        if encounter.person_id != person.id:
+            raise ValidationFailed(_("La atención es de otra persona."), field="encounter")
+        if encounter.status in _ENCOUNTER_VOID:
+            raise ValidationFailed(_("La atención fue cancelada."), field="encounter")
+        if own is not None and encounter.facility_id != own.id:
+            raise ValidationFailed(
+                _("Solo puede ligar la receta a una consulta de su establecimiento."),
+                field="encounter",
+            )
+        if facility is not None and facility.id != encounter.facility_id:
+            raise ValidationFailed(
+                _("El establecimiento no es el de la consulta."), field="facility"
+            )
+        return encounter.facility
+    if own is not None and facility is not None and facility.id != own.id:
+        raise ValidationFailed(
+            _("Solo puede prescribir en su propio establecimiento."), field="facility"
+        )
+    chosen = facility or own
+    if chosen is None:
+        raise ValidationFailed(_("Indique el establecimiento que prescribe."), field="facility")
+    return chosen
+
+
 def prescription_create(
     actor: Actor,
     *,
@@ -196,9 +235,10 @@ def prescription_create(
     authored date + `validity_days()`. Atomic; audited (create, with the person's id).
 
     Requires PRESCRIBE and the person inside the actor's territory. The prescribing facility is the
-    encounter's, else `facility`, else the actor's own. Refused with nothing written: no lines,
-    an unknown catalogue key, a quantity or duration that is not a positive integer, an encounter of
-    another person, a merged or deceased person.
+    encounter's, else `facility`, else the actor's own; a user attached to a facility prescribes
+    only there (`_prescribing_facility`). Refused with nothing written: no lines, an unknown
+    catalogue key, a quantity or duration that is not a positive integer, an encounter of another
+    person or of another facility than the prescriber's, a merged or deceased person.
 
     `authored_at` (default now) and `code_rng` (default `secrets`) exist for imports and for the
     reproducible synthetic generator; the API does not expose them.
@@ -215,15 +255,7 @@ def prescription_create(
         raise ValidationFailed(_("La persona está registrada como fallecida."), field="person")
     medicines = _validate_lines(lines)
     note = _text(note, field="note", max_length=500, required=False)
-    if encounter is not None:
-        if encounter.person_id != person.id:
-            raise ValidationFailed(_("La atención es de otra persona."), field="encounter")
-        if encounter.status in _ENCOUNTER_VOID:
-            raise ValidationFailed(_("La atención fue cancelada."), field="encounter")
-        facility = encounter.facility
-    facility = facility or user.facility
-    if facility is None:
-        raise ValidationFailed(_("Indique el establecimiento que prescribe."), field="facility")
+    facility = _prescribing_facility(user, person=person, encounter=encounter, facility=facility)
     authored_at = authored_at or timezone.now()
     valid_until = timezone.localdate(authored_at) + dt.timedelta(days=validity_days())
     with transaction.atomic():
@@ -300,7 +332,7 @@ def prescriptions_expire(actor: Actor, *, as_of: dt.date | None = None) -> int:
     `dispense_record` compare dates themselves). One audit row records how many changed."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic():
-        count = Prescription.objects.filter(status__in=DISPENSABLE, valid_until__lt=as_of).update(
+        count = Prescription.objects.filter(lapsed_on_q(as_of)).update(
             status=PrescriptionStatus.EXPIRED, updated_at=timezone.now()
         )
         audit_record(
@@ -313,6 +345,20 @@ def prescriptions_expire(actor: Actor, *, as_of: dt.date | None = None) -> int:
 
 
 # --- Dispensing ---------------------------------------------------------------------------------
+
+
+class PrescriptionChanged(Conflict):
+    """The prescription was dispensed or cancelled after the screen that sent this dispense was
+    drawn (a form sent twice, or two pharmacists at once)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "La receta cambió desde que abrió esta página (otro surtimiento o una "
+                "cancelación). Revise las cantidades actualizadas y vuelva a registrar."
+            ),
+            field="version",
+        )
 
 
 def _require_own_pharmacy(actor: Actor, pharmacy: Facility) -> None:
@@ -356,6 +402,65 @@ def _refuse_if_not_dispensable(prescription: Prescription, today: dt.date) -> No
         )
 
 
+def shelf_covers(*, available: int, remaining: int) -> bool:
+    """Whether the usable units on the pharmacy's shelf cover what a line still lacks: then "out of
+    stock" is not a reason for leaving any of it unfilled."""
+    return available >= remaining > 0
+
+
+def unfilled_reasons(*, available: int, remaining: int) -> list[tuple[str, str]]:
+    """The reasons a pharmacist may give for units of a line not handed over (value, label):
+    every `UnfilledReason` but "out of stock" when the shelf covers the line."""
+    covered = shelf_covers(available=available, remaining=remaining)
+    return [
+        (value, str(label))
+        for value, label in UnfilledReason.choices
+        if not (covered and value == UnfilledReason.OUT_OF_STOCK)
+    ]
+
+
+def _refuse_false_out_of_stock(
+    items: Sequence[DispenseLineInput],
+    fresh: Mapping[int, PrescriptionLine],
+    *,
+    pharmacy: Facility,
+    today: dt.date,
+) -> None:
+    """Refuse "out of stock" for a line whose key the pharmacy holds enough usable units of (after
+    the units this same dispense hands over for other lines of the key). One query, only when the
+    reason is given."""
+    claimed = [
+        item
+        for item in items
+        if item.reason_if_unfilled == UnfilledReason.OUT_OF_STOCK
+        and item.quantity < fresh[item.line.pk].remaining
+    ]
+    if not claimed:
+        return
+    handed: dict[str, int] = {}
+    for item in items:
+        key = fresh[item.line.pk].medicine_id
+        handed[key] = handed.get(key, 0) + item.quantity
+    shelf = usable_units(
+        facility_id=pharmacy.id,
+        keys=[fresh[item.line.pk].medicine_id for item in claimed],
+        today=today,
+    )
+    for item in claimed:
+        line = fresh[item.line.pk]
+        available = shelf[line.medicine_id] - (handed[line.medicine_id] - item.quantity)
+        if shelf_covers(available=available, remaining=line.remaining):
+            raise ValidationFailed(
+                _(
+                    "Renglón %(line)s: hay %(n)d unidades en existencia, suficientes para el "
+                    "renglón; «Sin existencia» no es el motivo. Si no las entrega, indique «El "
+                    "paciente no lo aceptó» o «El médico cambió la indicación»."
+                )
+                % {"line": _line_label(line), "n": available},
+                field="reason_if_unfilled",
+            )
+
+
 def _line_label(line: PrescriptionLine) -> str:
     return f"{line.position} ({line.medicine_id})"
 
@@ -366,8 +471,18 @@ def idempotent_dispense_id(*, user: User, key: str) -> uuid.UUID:
     return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"dispense:{user.pk}:{key}")
 
 
+def dispense_digest(items: Sequence[DispenseLineInput]) -> str:
+    """SHA-256 of what a dispense asks for (each line's units, reason and note), independent of
+    the order of the lines: two requests with the same digest ask for the same thing."""
+    canonical = sorted(
+        [item.line.pk, item.quantity, item.reason_if_unfilled or "", (item.note or "").strip()]
+        for item in items
+    )
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
 def _earlier_dispense(
-    public_id: uuid.UUID, *, prescription: Prescription, user: User
+    public_id: uuid.UUID, *, prescription: Prescription, user: User, digest: str
 ) -> Dispense | None:
     with connection.cursor() as cursor:
         # 63 bits of the id: a collision of two different keys only makes them wait for each other.
@@ -380,6 +495,15 @@ def _earlier_dispense(
             _("Esta clave de idempotencia ya se usó para otro surtimiento."),
             field="idempotency_key",
         )
+    if earlier is not None and earlier.request_digest and earlier.request_digest != digest:
+        raise ValidationFailed(
+            _(
+                "Esta clave de idempotencia ya se usó con otro contenido (renglones o cantidades "
+                "distintos); use una clave nueva para un surtimiento nuevo."
+            ),
+            field="idempotency_key",
+            code="idempotency_key_reused",
+        )
     return earlier
 
 
@@ -391,6 +515,7 @@ def dispense_record(
     lines: Sequence[DispenseLineInput | Mapping[str, Any]],
     at: dt.datetime | None = None,
     public_id: uuid.UUID | None = None,
+    expected_version: str | None = None,
 ) -> Dispense:
     """Record one visit to a pharmacy: for each line given, the units handed over (all, some or
     none) and the reason for any unit not handed over. Lines not given are not touched.
@@ -408,16 +533,23 @@ def dispense_record(
     Refused with nothing written: DISPENSE missing or a pharmacy other than the actor's own
     (403); a cancelled, expired or completed prescription, or a line already fully dispensed (409);
     a negative or non-integer quantity, more than the line's remaining units, an unfilled
-    remainder without a reason, the same line twice, a line of another prescription (422).
+    remainder without a reason, "out of stock" for a line the pharmacy's usable stock covers
+    (`shelf_covers`), the same line twice, a line of another prescription (422).
 
     Out-of-territory prescriptions may be dispensed: a patient's voucher is redeemable at any
     pharmacy of the network (the pharmacist opens it by its code, which is audited).
 
     Idempotent when `public_id` is given (the API derives it from an `Idempotency-Key` with
     `idempotent_dispense_id`): if a dispense with that id already exists for this prescription and
-    user, it is returned and nothing is written; for another prescription or user, Conflict (409).
+    user and with the same content (`dispense_digest`), it is returned and nothing is written; with
+    other content, ValidationFailed (422); for another prescription or user, Conflict (409).
     Requests with the same id are serialised by a transaction-level advisory lock taken before the
     prescription's row lock, so two copies of one request sent at once record one dispense.
+
+    With `expected_version` (the `Prescription.version` the pharmacist's screen showed), the
+    dispense is refused with `PrescriptionChanged` (409) when the prescription was dispensed or
+    cancelled since: compared under the prescription's row lock, so of two copies of one form sent
+    at once exactly one is recorded.
     """
     _require_own_pharmacy(actor, pharmacy)
     items = [_dispense_input(raw) for raw in lines]
@@ -430,12 +562,18 @@ def dispense_record(
     at = at or timezone.now()
     today = timezone.localdate(at)
     with transaction.atomic():
+        digest = dispense_digest(items) if public_id is not None else ""
         if public_id is not None:
-            earlier = _earlier_dispense(public_id, prescription=prescription, user=_user(actor))
+            earlier = _earlier_dispense(
+                public_id, prescription=prescription, user=_user(actor), digest=digest
+            )
             if earlier is not None:
                 return earlier
         locked, fresh = _lock_with_lines(prescription.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise PrescriptionChanged()
         _refuse_if_not_dispensable(locked, today)
+        _refuse_false_out_of_stock(items, fresh, pharmacy=pharmacy, today=today)
         dispense = Dispense(
             public_id=public_id or uuid.uuid4(),
             prescription=locked,
@@ -443,6 +581,7 @@ def dispense_record(
             pharmacy=pharmacy,
             dispensed_by=_user(actor),
             at=at,
+            request_digest=digest,
         )
         dispense_lines: list[DispenseLine] = []
         issues: list[Issue] = []

@@ -19,7 +19,7 @@ from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission
 from bienestar.core.errors import DomainError
 from bienestar.people.selectors import person_by_national_id, person_get
-from bienestar.scheduling import selectors, services
+from bienestar.scheduling import metrics, selectors, services
 from bienestar.scheduling.models import AppointmentStatus, Service, TriageLevel
 from bienestar.scheduling.timezones import facility_zone
 from bienestar.web.http import page
@@ -62,6 +62,7 @@ def day_page(request: HttpRequest, actor: Actor) -> HttpResponse:
         "zone": facility_zone(unit),
         "rows": [{"row": r, "next": NEXT_STEP.get(S(r.appointment.status))} for r in rows],
         "waiting": sum(1 for r in rows if r.appointment.status == S.ARRIVED),
+        "figures": metrics.wait_figures(actor, facility=unit, first_day=day, last_day=day),
         "services": Service.objects.filter(facility=unit, active=True),
         "triage_levels": TriageLevel.choices,
         "section": "agenda",

@@ -63,6 +63,7 @@ def _search(actor: Actor, text: str, page_number: int) -> tuple[dict[str, Any], 
 def person_search(request: HttpRequest, actor: Actor) -> HttpResponse:
     text = " ".join(request.GET.get("q", "").split())
     context, status = _search(actor, text, _page_number(request.GET.get("page")))
+    context["perms_person_write"] = actor.can(Permission.PERSON_WRITE)
     template = "web/people/_results.html" if is_htmx(request) else "web/people/search.html"
     return render(request, template, context, status=status)
 

@@ -25,15 +25,20 @@ from bienestar.facilities.models import Facility
 from bienestar.inventory import selectors as stock
 from bienestar.prescribing import codes
 from bienestar.prescribing import selectors as rx
-from bienestar.prescribing.models import Prescription, PrescriptionLine, UnfilledReason
-from bienestar.prescribing.services import DispenseLineInput, actor_pharmacy, dispense_record
+from bienestar.prescribing.models import Prescription, PrescriptionLine
+from bienestar.prescribing.services import (
+    DispenseLineInput,
+    PrescriptionChanged,
+    actor_pharmacy,
+    dispense_record,
+    unfilled_reasons,
+)
 from bienestar.web.http import page
 from bienestar.web.pharmacy_forms import parse_units
 from bienestar.web.selectors import (
     MonthlyFillRate,
     dispense_receipt,
     monthly_fill_rates,
-    prescription_for_dispense_page,
 )
 
 QUEUE_PAGE_SIZE = 25
@@ -130,6 +135,10 @@ class LineRow:
     def field(self) -> str:
         return str(self.line.public_id)
 
+    @property
+    def reasons(self) -> list[tuple[str, str]]:
+        return unfilled_reasons(available=self.available, remaining=self.pending)
+
 
 def _rows(actor: Actor, pharmacy: Facility, prescription: Prescription) -> list[LineRow]:
     lines = list(prescription.lines.all())
@@ -171,30 +180,22 @@ def _read_inputs(request: HttpRequest, rows: list[LineRow]) -> list[DispenseLine
     return items if ok else None
 
 
-def _version(prescription: Prescription) -> str:
-    """Changes whenever the prescription is dispensed or cancelled (every service saves
-    `updated_at`); the form carries it so that a form sent twice (back button, double tap) is not
-    recorded twice."""
-    return prescription.updated_at.isoformat()
-
-
 @page(Permission.DISPENSE)
 def dispense(request: HttpRequest, actor: Actor, public_id: uuid.UUID) -> HttpResponse:
     pharmacy = actor_pharmacy(actor)
-    prescription = prescription_for_dispense_page(actor, public_id=public_id)
+    prescription = rx.prescription_open_for_dispensing(
+        actor, public_id=public_id, via="dispense_page"
+    )
     rows = _rows(actor, pharmacy, prescription)
     error: str | None = None
     status = 200
     if request.method == "POST":
         items = _read_inputs(request, rows)
-        if request.POST.get("version") != _version(prescription):
-            error, status = (
-                _(
-                    "La receta cambió desde que abrió esta página (otro surtimiento o una "
-                    "cancelación). Revise las cantidades actualizadas y vuelva a registrar."
-                ),
-                409,
-            )
+        # The version the form was drawn with: a form sent twice (back button, double tap, two
+        # pharmacists) is refused by the service, which compares it under the row lock.
+        version = request.POST.get("version", "")[:64]
+        if version != prescription.version:
+            error, status = str(PrescriptionChanged().message), 409
             for row in rows:
                 row.quantity = str(min(row.pending, row.available))
         elif items is None:
@@ -204,16 +205,26 @@ def dispense(request: HttpRequest, actor: Actor, public_id: uuid.UUID) -> HttpRe
         else:
             try:
                 done = dispense_record(
-                    actor, prescription=prescription, pharmacy=pharmacy, lines=items
+                    actor,
+                    prescription=prescription,
+                    pharmacy=pharmacy,
+                    lines=items,
+                    expected_version=version,
                 )
             except DomainError as exc:
                 if exc.status in (401, 403, 404):
                     raise
                 # Nothing was written; the page shows why, keeps what was typed and the fresh stock.
                 error, status = str(exc.message), exc.status
-                fresh = {r.line.pk: r.available for r in _rows(actor, pharmacy, prescription)}
-                for row in rows:
-                    row.available = fresh.get(row.line.pk, row.available)
+                if isinstance(exc, PrescriptionChanged):
+                    prescription = rx.prescription_open_for_dispensing(
+                        actor, public_id=public_id, via="dispense_page"
+                    )
+                    rows = _rows(actor, pharmacy, prescription)
+                else:
+                    fresh = {r.line.pk: r.available for r in _rows(actor, pharmacy, prescription)}
+                    for row in rows:
+                        row.available = fresh.get(row.line.pk, row.available)
             else:
                 return redirect("dispense_receipt", public_id=done.public_id)
     today = timezone.localdate()
@@ -221,12 +232,11 @@ def dispense(request: HttpRequest, actor: Actor, public_id: uuid.UUID) -> HttpRe
         "pharmacy": pharmacy,
         "prescription": prescription,
         "code": codes.display(prescription.code),
-        "version": _version(prescription),
+        "version": prescription.version,
         "status_now": prescription.status_on(today),
         "dispensable": prescription.is_dispensable_on(today),
         "rows": rows,
         "pending_rows": [row for row in rows if row.pending],
-        "reasons": UnfilledReason.choices,
         "history": rx.prescription_dispenses(actor, prescription=prescription),
         "error": error,
         "section": "pharmacy",

@@ -106,15 +106,8 @@ def _encounter(actor: Actor, person: Person, raw: str | None) -> Encounter | Non
         raise ValidationFailed(
             _("Atención desconocida para esta persona."), field="encounter"
         ) from exc
-    encounter = encounter_for_prescribing(actor, person=person, public_id=public_id)
-    own = actor.user.facility_id if actor.user is not None else None
-    if own is not None and encounter.facility_id != own:
-        # The prescription would take that unit's name and count in its fill rate.
-        raise ValidationFailed(
-            _("Solo puede ligar la receta a una consulta de su establecimiento."),
-            field="encounter",
-        )
-    return encounter
+    # Whether the encounter may carry a prescription of this prescriber is the service's rule.
+    return encounter_for_prescribing(actor, person=person, public_id=public_id)
 
 
 def _picker_context(

@@ -20,15 +20,14 @@ from bienestar.households.models import Household, HouseholdMember
 from bienestar.households.selectors import households_visible_to
 from bienestar.people.models import Person, PersonStatus
 from bienestar.people.selectors import persons_visible_to
-from bienestar.prescribing.models import Dispense, Prescription
+from bienestar.prescribing.models import Prescription
 from bienestar.prescribing.selectors import (
     DispenseView,
     FillRate,
+    dispense_get,
     fill_rate,
     prescription_dispenses,
-    prescription_for_dispensing,
     prescription_refetch,
-    prescriptions_visible_to,
 )
 from bienestar.territories.models import Territory
 from bienestar.territories.selectors import within
@@ -129,30 +128,6 @@ def person_household(actor: Actor, *, person: Person) -> PersonHousehold | None:
 # --- Pharmacy pages -------------------------------------------------------------------------------
 
 
-def prescription_for_dispense_page(actor: Actor, *, public_id: uuid.UUID) -> Prescription:
-    """The prescription the dispense page shows, with its lines, person and facility loaded.
-
-    Access is exactly `prescribing.selectors.prescription_for_dispensing` (inside the actor's
-    territory, or — for a pharmacist — any prescription that can still be dispensed: a voucher is
-    redeemable network-wide). One audit row (read), flagged `outside_territory` in the second case.
-    """
-    found = prescription_for_dispensing(actor, public_id=public_id)
-    prescription = prescription_refetch(found)
-    outside = not prescriptions_visible_to(actor).filter(pk=prescription.pk).exists()
-    query: dict[str, object] = {"via": "dispense_page"}
-    if outside:
-        query["outside_territory"] = True
-    audit_record(
-        actor,
-        action=AuditAction.READ,
-        resource_type="Prescription",
-        resource_id=str(prescription.public_id),
-        person_id=prescription.person_id,
-        query=query,
-    )
-    return prescription
-
-
 @dataclass(frozen=True)
 class DispenseReceipt:
     prescription: Prescription
@@ -165,29 +140,9 @@ class DispenseReceipt:
 
 def dispense_receipt(actor: Actor, *, public_id: uuid.UUID) -> DispenseReceipt:
     """One dispense as its receipt: what was handed over (with the lots) and what stays pending.
-
-    Readable by a pharmacist of the pharmacy that dispensed it, and by anyone who may read the
-    prescription (its person inside the actor's territory); otherwise 404. One audit row (read).
-    """
-    require(actor, Permission.PRESCRIPTION_READ)
-    dispense = Dispense.objects.select_related("prescription").filter(public_id=public_id).first()
-    if dispense is None:
-        raise OutOfScope()
-    own = actor.user.facility_id if actor.user is not None else None
-    at_own_pharmacy = actor.can(Permission.DISPENSE) and own == dispense.pharmacy_id
-    if (
-        not at_own_pharmacy
-        and not prescriptions_visible_to(actor).filter(pk=dispense.prescription_id).exists()
-    ):
-        raise OutOfScope()
-    audit_record(
-        actor,
-        action=AuditAction.READ,
-        resource_type="Dispense",
-        resource_id=str(dispense.public_id),
-        person_id=dispense.person_id,
-        query={"via": "receipt"},
-    )
+    Who may read it is `prescribing.selectors.dispenses_visible_to`; otherwise 404. One audit row
+    (read)."""
+    dispense = dispense_get(actor, public_id=public_id, via="receipt")
     prescription = prescription_refetch(dispense.prescription)
     views = prescription_dispenses(actor, prescription=prescription)
     view = next(v for v in views if v.dispense.pk == dispense.pk)

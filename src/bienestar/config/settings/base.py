@@ -118,6 +118,12 @@ DATABASES = {"default": database_settings(), **replica_settings()}
 # reads from the primary for this many seconds after.
 DATABASE_ROUTERS = ["bienestar.core.db_routing.ReplicaRouter"]
 BIENESTAR_REPLICA_PIN_SECONDS = int(os.environ.get("BIENESTAR_REPLICA_PIN_SECONDS", "10"))
+# Partitioned tables (ADR 0013): months older than this are archived to BIENESTAR_ARCHIVE_DIR by
+# `bienestar partitions archive`. NOM-004 asks at least 5 years; Colombia (Res. 839/2017) 15.
+BIENESTAR_RETENTION_YEARS = int(os.environ.get("BIENESTAR_RETENTION_YEARS", "5"))
+BIENESTAR_ARCHIVE_DIR = Path(
+    os.environ.get("BIENESTAR_ARCHIVE_DIR") or bienestar_home() / "archive"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "access.User"
@@ -202,3 +208,6 @@ NINJA_PAGINATION_PER_PAGE = 50
 
 # Background jobs (ADR 0009): Procrastinate on this same PostgreSQL, tasks in each app's tasks.py.
 from bienestar.jobs.conf import *  # noqa: E402, F403
+
+# Outreach (issue 12): FINDRISC score from which a referral is made (12 or 13 in Colombian studies).
+OUTREACH_FINDRISC_REFERRAL_CUTOFF = int(os.environ.get("BIENESTAR_FINDRISC_REFERRAL_CUTOFF", "12"))

@@ -53,12 +53,13 @@ from bienestar.fhir.mappers.common import (
 )
 from bienestar.fhir.mappers.medication import medication_reference
 from bienestar.prescribing.models import (
-    DISPENSABLE,
     DispenseLine,
     LineStatus,
     PrescriptionLine,
     PrescriptionStatus,
     UnfilledReason,
+    dispensable_on_q,
+    lapsed_on_q,
 )
 
 FIELD_PATHS = {
@@ -112,12 +113,10 @@ def request_status_q(status: str, today: dt.date) -> Q:
     if status == "stopped":
         return open_line & (
             Q(prescription__status=PrescriptionStatus.EXPIRED)
-            | Q(prescription__status__in=DISPENSABLE, prescription__valid_until__lt=today)
+            | lapsed_on_q(today, prefix="prescription__")
         )
     if status == "active":
-        return open_line & Q(
-            prescription__status__in=DISPENSABLE, prescription__valid_until__gte=today
-        )
+        return open_line & dispensable_on_q(today, prefix="prescription__")
     return Q(pk__in=[])
 
 

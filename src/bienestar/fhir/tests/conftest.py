@@ -104,7 +104,8 @@ def record(net, codes, jose, users) -> Record:  # type: ignore[no-untyped-def]
         lot="L123",
     )
     prescription = prescribe(net, jose, line(METFORMIN, 60), encounter=encounter)
-    receive(actor_for(users["warehouse_manager"]), net.centre, METFORMIN, 100)
+    # 30 on the shelf: the other 30 are honestly out of stock.
+    receive(actor_for(users["warehouse_manager"]), net.centre, METFORMIN, 30)
     dispense = dispense_record(
         actor_for(users["pharmacist"]),
         prescription=prescription,

@@ -331,7 +331,7 @@ def test_a_recorded_dispense_does_not_change(users, net, jose):
     client = FhirClient(users["pharmacist"])
     created = client.post(
         "MedicationDispense",
-        dispense_resource(only_line(prescription).public_id, 40, reason="out_of_stock"),
+        dispense_resource(only_line(prescription).public_id, 40, reason="patient_declined"),
     ).json()
     before = state()
 

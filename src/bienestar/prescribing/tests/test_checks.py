@@ -25,7 +25,7 @@ def test_checks_hold_then_name_the_broken_dispense(net, jose):
         net.actor("pharmacist"),
         prescription=p,
         pharmacy=net.centre,
-        lines=fill(p, (20, "out_of_stock")),
+        lines=fill(p, (20, "patient_declined")),
     )
     assert run_all() == {name: [] for name, _ in checks.checks()}
 

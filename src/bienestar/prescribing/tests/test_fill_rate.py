@@ -57,7 +57,7 @@ def dataset(net, jose, maria):
         ph1,
         prescription=p1,
         pharmacy=net.centre,
-        lines=fill(p1, 60, (10, "out_of_stock")),
+        lines=fill(p1, 60, (10, "patient_declined")),
         at=at(0, 11),
     )
     p2 = prescribe(net, jose, line(METFORMIN, 20), authored_at=at(2))
@@ -65,7 +65,7 @@ def dataset(net, jose, maria):
         ph1,
         prescription=p2,
         pharmacy=net.centre,
-        lines=fill(p2, (5, "out_of_stock")),
+        lines=fill(p2, (5, "prescriber_changed")),
         at=at(2, 11),
     )
     dispense_record(ph2, prescription=p2, pharmacy=net.pharmacy2, lines=fill(p2, 15), at=at(9))
@@ -74,7 +74,14 @@ def dataset(net, jose, maria):
     prescription_cancel(net.actor("clinician"), prescription=p4, reason="error de captura")
     p5 = prescribe(net, jose, line(METFORMIN, 10), authored_at=at(-1, 23))
     dispense_record(ph1, prescription=p5, pharmacy=net.centre, lines=fill(p5, 10), at=at(0, 9))
-    p6 = prescribe(net, jose, line(METFORMIN, 40), authored_at=at(9, 20), facility=net.pharmacy2)
+    p6 = prescribe(
+        net,
+        jose,
+        line(METFORMIN, 40),
+        authored_at=at(9, 20),
+        who="integrator",
+        facility=net.pharmacy2,
+    )
     dispense_record(ph2, prescription=p6, pharmacy=net.pharmacy2, lines=fill(p6, 40), at=at(10))
     prescribe(net, maria, line(METFORMIN, 50), who="other_state_clinician", authored_at=at(4))
     return net

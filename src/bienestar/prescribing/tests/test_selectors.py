@@ -118,7 +118,8 @@ def test_queue_of_the_facility_and_of_the_territory(net, jose, maria):
         net.actor("pharmacist"), prescription=done, pharmacy=net.centre, lines=fill(done, 5)
     )
     prescribe(net, jose, authored_at=timezone.now() - dt.timedelta(days=20))  # expired
-    elsewhere = prescribe(net, jose, facility=net.pharmacy2)
+    # An institution's API client (no unit of its own) writes one at the other pharmacy.
+    elsewhere = prescribe(net, jose, who="integrator", facility=net.pharmacy2)
     prescribe(net, maria, who="other_state_clinician")  # Hidalgo: never in an Oaxaca queue
 
     queue = selectors.prescription_queue(net.actor("pharmacist"))

@@ -61,19 +61,47 @@ def test_prescribe_writes_lines_code_validity_and_audit(net, jose):
     )
 
 
-def test_prescribe_from_an_encounter_uses_its_facility(net, jose):
-    encounter = Encounter.objects.create(
-        person=jose,
-        facility=net.pharmacy2,
+def _encounter_at(net, person, facility):  # type: ignore[no-untyped-def]
+    return Encounter.objects.create(
+        person=person,
+        facility=facility,
         recorded_by=net.users["clinician"],
         encounter_class="ambulatory",
         start=timezone.now(),
     )
+
+
+def test_prescribe_from_an_encounter_of_the_own_facility(net, jose):
+    encounter = _encounter_at(net, jose, net.centre)
     p = prescribe(net, jose, encounter=encounter)
-    assert (p.encounter, p.facility) == (encounter, net.pharmacy2)
+    assert (p.encounter, p.facility) == (encounter, net.centre)
     other = PersonFactory(territory=jose.territory)
     with pytest.raises(ValidationFailed, match="otra persona"):
         prescribe(net, other, encounter=encounter)
+
+
+def test_prescribe_refuses_an_encounter_of_another_facility(net, jose):
+    """The prescription would carry that unit's name and count in its fill rate."""
+    encounter = _encounter_at(net, jose, net.pharmacy2)
+    before = state()
+    with pytest.raises(ValidationFailed, match="consulta de su establecimiento") as caught:
+        prescribe(net, jose, encounter=encounter)
+    assert caught.value.field == "encounter"
+    with pytest.raises(ValidationFailed, match="su propio establecimiento"):
+        prescribe(net, jose, facility=net.pharmacy2)
+    assert state() == before
+
+
+def test_a_user_without_a_facility_prescribes_at_the_encounters(net, jose):
+    """An institution's API client belongs to no unit: the encounter names it."""
+    clinician = net.users["clinician"]
+    clinician.facility = None
+    clinician.save(update_fields=["facility"])
+    encounter = _encounter_at(net, jose, net.pharmacy2)
+    p = prescribe(net, jose, encounter=encounter)
+    assert p.facility == net.pharmacy2
+    with pytest.raises(ValidationFailed, match="no es el de la consulta"):
+        prescribe(net, jose, encounter=encounter, facility=net.centre)
 
 
 @pytest.mark.parametrize(

@@ -233,3 +233,30 @@ def test_thirty_clients_racing_for_the_last_slot_book_it_exactly_once():
     assert sorted(outcomes) == ["conflict"] * 29 + ["ok"]
     assert Appointment.objects.filter(start=slot.start).count() == 1
     assert AuditEvent.objects.filter(resource_type="Appointment", action="create").count() == 1
+
+
+@pytest.mark.django_db
+def test_wait_figures_count_the_minutes_from_arrival_to_being_seen():
+    from bienestar.scheduling import metrics
+
+    u = unit()
+    actor = actor_for(u.clinician)
+    day = _tomorrow("America/Mexico_City")
+    found = _free(u, day).slots
+    people = [PersonFactory(territory=u.territory) for _ in range(4)]
+    waits = [10, 20, 30, 90]
+    for person, slot, wait in zip(people, found, waits, strict=False):
+        a = services.appointment_book(actor, person=person.public_id, slot=slot.slot_id)
+        Appointment.objects.filter(pk=a.pk).update(
+            status=S.FULFILLED,
+            arrived_at=slot.start,
+            seen_at=slot.start + dt.timedelta(minutes=wait),
+        )
+    no_show = services.appointment_book(actor, person=people[0].public_id, slot=found[5].slot_id)
+    Appointment.objects.filter(pk=no_show.pk).update(status=S.NO_SHOW)
+    f = metrics.wait_figures(actor, facility=u.facility, first_day=day, last_day=day)
+    assert f.seen == 4
+    assert f.mean_minutes == 37.5 and f.median_minutes == 25.0 and f.p90_minutes == 90.0
+    assert f.within_standard == 0.75  # the standard is 30 minutes
+    assert f.no_show_rate == 0.2
+    assert f.utilisation == 5 / 26  # 08:00-21:00 in 30-minute slots

@@ -29,6 +29,7 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         and actor.user.facility_id
     ):
         items.append((reverse("agenda_day"), _("Agenda"), "agenda"))
+        items.append((reverse("referrals_received"), _("Referencias"), "referrals"))
     if actor.can(Permission.PERSON_READ):
         items.append((reverse("person_search"), _("Personas"), "people"))
     if actor.can(Permission.DISPENSE):

@@ -219,7 +219,7 @@ def test_queue_is_paginated(client_for, net, jose, lot, monkeypatch):
 
 
 def test_whole_territory_queue_includes_other_facilities(client_for, net, jose, lot):
-    elsewhere = prescribe(net, jose, line(METFORMIN, 10), facility=net.pharmacy2)
+    elsewhere = prescribe(net, jose, line(METFORMIN, 10), who="integrator", facility=net.pharmacy2)
     client = client_for(net.users["pharmacist"])
 
     own = client.get(reverse("pharmacy_home"))
@@ -405,7 +405,7 @@ def test_refused_dispense_shows_why_and_writes_nothing(
 def test_a_form_sent_twice_is_not_recorded_twice(client_for, net, rx):
     receive(net.actor("pharmacist"), net.centre, METFORMIN, 100, lot_number="MET-2")
     client = client_for(net.users["pharmacist"])
-    form = post_lines(rx, (20, "out_of_stock"))
+    form = post_lines(rx, (20, "patient_declined"))
 
     first = client.post(dispense_url(rx), form)
     before = state()

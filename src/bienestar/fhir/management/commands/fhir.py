@@ -1,6 +1,6 @@
 """`bienestar fhir import|export|export-worker`: bulk FHIR data from the command line.
 
-- `bienestar fhir import FILE_OR_DIR --as USERNAME`: NDJSON (`.ndjson`, `.ndjson.gz`, one resource
+- `bienestar fhir import FILE_OR_DIR --as USERNAME [--queue]`: NDJSON (`.ndjson`, `.ndjson.gz`, one resource
   per line, or a directory of them). Idempotent and resumable: run it again after any interruption
   and it goes on from the last committed batch. Refused lines are listed as `file:line: message`;
   exit status 1 when any line was refused.
@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from bienestar.access.actor import Actor
 from bienestar.access.models import User
-from bienestar.fhir.bulk import export, importer
+from bienestar.core.errors import DomainError
+from bienestar.fhir.bulk import export, importer, imports
 from bienestar.fhir.bulk.models import ExportLevel, ExportStatus
 from bienestar.fhir.errors import FhirError
 
@@ -56,6 +57,11 @@ class Command(BaseCommand):
             help="Detenerse tras el primer lote con líneas rechazadas",
         )
         imp.add_argument("--no-progress", action="store_true")
+        imp.add_argument(
+            "--queue",
+            action="store_true",
+            help="Encolar como trabajo en segundo plano (bienestar worker) en vez de importar aquí",
+        )
         # For the crash test only: a pause after each committed batch.
         imp.add_argument("--sleep-between-batches", type=float, default=0.0, help=argparse.SUPPRESS)
 
@@ -82,6 +88,22 @@ class Command(BaseCommand):
         source: Path = options["path"]
         if not source.exists():
             raise CommandError(_("No existe %(p)s.") % {"p": source})
+        if options["queue"]:
+            try:
+                job = imports.start_import(
+                    actor=Actor(user=user, channel="cli"),
+                    paths=[source],
+                    batch_size=max(1, options["batch_size"]),
+                    pause=options["sleep_between_batches"],
+                )
+            except DomainError as exc:
+                raise CommandError(str(exc.message)) from None
+            self.stdout.write(str(job.public_id))
+            self.stderr.write(
+                _("Importación encolada; su avance en /trabajos/%(id)s/ o /api/jobs/%(id)s.")
+                % {"id": job.public_id}
+            )
+            return
         bar: Any = None
 
         def staged(total: int) -> None:

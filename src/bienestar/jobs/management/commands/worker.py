@@ -55,4 +55,7 @@ class Command(BaseCommand):
                 wait=not opts["once"],
                 update_heartbeat_interval=settings.JOBS_HEARTBEAT_SECONDS,
                 stalled_worker_timeout=settings.JOBS_STALLED_SECONDS,
+                # The Job row keeps the history users see; the queue keeps only what is pending
+                # or failed.
+                delete_jobs="successful",
             )
