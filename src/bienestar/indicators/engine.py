@@ -158,8 +158,13 @@ def run_spark(facts: Path, periods: Path) -> list[tuple[Any, ...]]:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        # The block manager must advertise the loopback address too: the host name may resolve
+        # to an interface nothing listens on (shuffle fetches then fail with "connection refused").
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
     spark_types = {"VARCHAR": "STRING", "DATE": "DATE", "BIGINT": "BIGINT", "BOOLEAN": "BOOLEAN"}
     for name, path, schema in (("facts", facts, FACT_SCHEMA), ("periods", periods, PERIOD_SCHEMA)):
         ddl = ", ".join(f"{c} {spark_types[t]}" for c, t in schema)

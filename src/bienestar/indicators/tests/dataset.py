@@ -161,8 +161,9 @@ def build(net: Network, geo: dict[str, Any]) -> Dataset:
     # --- stock and prescriptions (fill rate, availability) ----------------------------------
     ph1, ph2 = net.actor("pharmacist"), net.actor("pharmacist2")
     receive(ph1, centre, METFORMIN, 1000, at=ds.at(0, 8))
-    receive(ph1, centre, ENALAPRIL, 10, lot_number="E", at=ds.at(0, 8))
+    receive(ph1, centre, ENALAPRIL, 15, lot_number="E", at=ds.at(0, 8))
     receive(ph2, pharmacy2, METFORMIN, 1000, lot_number="P2", at=ds.at(0, 8))
+    receive(ph2, pharmacy2, ENALAPRIL, 100, lot_number="P2E", at=ds.at(0, 8))
     # Paracetamol: a lot that expires on day 15 of M (mid-period), never dispensed.
     para = Lot.objects.create(
         facility=centre,
@@ -190,7 +191,8 @@ def build(net: Network, geo: dict[str, Any]) -> Dataset:
         lines=fill(p1, 60, (10, "out_of_stock")),
         at=ds.at(1, 11),
     )
-    p2 = prescribe(net, p["jose"], line(METFORMIN, 20), authored_at=ds.at(3))
+    # Enalapril runs out at the centre: 5 of 20 handed over, the voucher redeemed elsewhere.
+    p2 = prescribe(net, p["jose"], line(ENALAPRIL, 20), authored_at=ds.at(3))
     dispense_record(
         ph1, prescription=p2, pharmacy=centre, lines=fill(p2, (5, "out_of_stock")), at=ds.at(3, 11)
     )

@@ -2,15 +2,16 @@
 
 Fill rate, month M (prescribing facility; cancelled P4 left out):
   Centro Oaxaca  P1 metformin 60/60 (filled), enalapril 10/30 (not)   lines 1/2  units 70/90
-                 P2 metformin 5 here + 15 at pharmacy2 (voucher)     lines 1/1  units 20/20
+                 P2 enalapril 5 here (the last) + 15 at pharmacy2    lines 1/1  units 20/20
+                    (the voucher, within validity)
                  P3 paracetamol 0/10                                  lines 0/1  units 0/10
                  → 2/4 lines, 90/120 units (= prescribing.fill_rate for Oaxaca: one definition)
   Centro Pachuca P7 metformin 0/50                                    lines 0/1 (a zero)
   Farmacia Oaxaca prescribed nothing: no row (missing, not zero)
   Nation 2/5 lines, 90/170 units.
-Availability at the end of M (pairs unit × key ever received): centre metformin 935 > 0,
-  enalapril 0 (all dispensed), paracetamol 20 but expired on day 15 (not usable); pharmacy2
-  metformin 985 > 0 → 2/4. The month before M: no pair yet → no row (missing).
+Availability at the end of M (pairs unit × key ever received): centre metformin 940 > 0,
+  enalapril 0 (15 received, 10 + 5 dispensed), paracetamol 20 but expired on day 15 (not usable);
+  pharmacy2 metformin 1,000 and enalapril 85 > 0 → 3/5. The month before M: no pair yet → no row.
 Coverage of the uninsured (residence): M → José (two visits, counted once) = 1 in Oaxaca; María is
   insured. M+1 → Pedro. Quarter → 2. Denominator Oaxaca = 1,200 × 500/1,000 = 600; Hidalgo 200;
   nation 800.
@@ -84,14 +85,14 @@ def test_fill_rate_by_line_and_unit_is_the_prescribing_definition(ds, net):
 
 
 def test_availability_is_pairs_in_stock_over_pairs_at_the_end_of_the_period(ds, net):
-    assert agg("availability", "nation", "MX", ds.m) == (2, 4)
+    assert agg("availability", "nation", "MX", ds.m) == (3, 5)
     assert agg("availability", "unit", str(net.centre.id), ds.m) == (1, 3)
-    assert agg("availability", "unit", str(net.pharmacy2.id), ds.m) == (1, 1)
+    assert agg("availability", "unit", str(net.pharmacy2.id), ds.m) == (2, 2)
     before = f"{month_plus(ds.month, -1):%Y-%m}"
     assert agg("availability", "nation", "MX", before) is None
     # A quarter is its last month's snapshot, not a sum of three months' pairs.
     quarter = f"{ds.month.year}Q{(ds.month.month - 1) // 3 + 1}"
-    assert agg("availability", "nation", "MX", quarter) == (2, 4)
+    assert agg("availability", "nation", "MX", quarter) == (3, 5)
     # No disaggregation by sex for unit × key pairs.
     assert not Aggregate.objects.filter(indicator="availability", dimension="sex").exists()
 
@@ -177,3 +178,70 @@ def test_the_refresh_runs_as_a_job_with_progress(net, geo, users):
     job = run_inline(job)
     assert job.status == "succeeded" and job.progress_done == job.progress_total == 4
     assert agg("fill_rate_line", "nation", "MX", f"{first_month():%Y-%m}") == (2, 5)
+
+
+def test_a_published_month_stays_as_published_and_a_correction_is_a_new_version(ds, net, users):
+    from bienestar.access.actor import Actor
+    from bienestar.access.errors import Forbidden
+    from bienestar.indicators.models import PublishedValue
+    from bienestar.indicators.services import publication_create
+    from bienestar.prescribing.models import Prescription
+
+    national = Actor(user=users["national_coordinator"])
+    with pytest.raises(Forbidden):
+        publication_create(
+            actor=Actor(user=users["state_coordinator"]), indicator="fill_rate_line", period=ds.m
+        )
+    first = publication_create(actor=national, indicator="fill_rate_line", period=ds.m)
+    value = PublishedValue.objects.get(publication=first, level="nation", dimension="")
+    assert (first.version, value.numerator, value.denominator) == (1, 2, 5)
+    # A correction: Pedro's paracetamol prescription was entered in error (cancelled).
+    Prescription.objects.filter(person=ds.people["pedro"]).update(
+        status="cancelled", updated_at=timezone.now()
+    )
+    refresh()
+    assert agg("fill_rate_line", "nation", "MX", ds.m) == (2, 4)
+    second = publication_create(
+        actor=national, indicator="fill_rate_line", period=ds.m, note="corrección"
+    )
+    assert second.version == 2
+    assert (
+        PublishedValue.objects.get(publication=second, level="nation", dimension="").denominator
+        == 4
+    )
+    # The first version is unchanged.
+    assert (
+        PublishedValue.objects.get(publication=first, level="nation", dimension="").denominator == 5
+    )
+
+
+def test_dhis2_export_round_trips_in_json_and_adx_through_the_command(ds, net):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from bienestar.indicators.dhis2 import parse_adx, parse_json
+
+    period = f"{ds.month:%Y%m}"
+    out = io.StringIO()
+    call_command(
+        "indicators", "export", format="dhis2-json", period=period, territory="MX", stdout=out
+    )
+    values = parse_json(out.getvalue())
+    assert ("BNS_FILL_RATE_LINE_NUM", period, "MX", "2") in values
+    assert ("BNS_FILL_RATE_LINE_DEN", period, "MX", "5") in values
+    assert ("BNS_FILL_RATE_LINE_DEN", period, net.centre.clues, "4") in values
+    # A count has no denominator: nothing is sent for it (missing is not zero).
+    assert not any(v[0] == "BNS_VACCINE_DOSES_DEN" for v in values)
+    adx = io.StringIO()
+    call_command("indicators", "export", format="adx", period=period, territory="MX", stdout=adx)
+    assert f'period="{ds.month:%Y-%m}-01/P1M"' in adx.getvalue()
+    assert parse_adx(adx.getvalue()) == values
+    quarter = f"{ds.month.year}Q{(ds.month.month - 1) // 3 + 1}"
+    q = io.StringIO()
+    call_command("indicators", "export", format="adx", period=quarter, territory="MX.20", stdout=q)
+    assert ("BNS_UNINSURED_COVERAGE_NUM", quarter, "MX.20", "2") in parse_adx(q.getvalue())
+    assert not any(v[2].startswith("MX.13") for v in parse_adx(q.getvalue()))
+    with pytest.raises(CommandError):
+        call_command("indicators", "export", format="adx", period="2026-13", territory="MX")

@@ -119,7 +119,7 @@ def test_incremental_refresh_equals_full_rebuild(net, geo, batches):
                                     pharmacy=net.centre,
                                     lines=fill(
                                         p,
-                                        (given_units, "out_of_stock")
+                                        (given_units, "patient_declined")
                                         if given_units < qty
                                         else given_units,
                                     ),
