@@ -54,8 +54,11 @@ def build_event(
     person_id: int | None = None,
     query: dict[str, Any] | None = None,
     result_ids: Sequence[str] | None = None,
+    person_ids: Sequence[int] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
+    """One audit row. `person_ids`: the persons the row discloses besides `person_id` (the people a
+    search or a queue listed), so that filtering the log by person finds this row too."""
     values: dict[str, Any] = {
         "at": at or timezone.now(),
         "actor_username": actor.username,
@@ -71,7 +74,8 @@ def build_event(
         "result_ids": list(result_ids) if result_ids is not None else None,
     }
     values["digest"] = compute_digest(values)
-    return AuditEvent(actor=actor.user, **values)
+    listed = sorted(set(person_ids or ()) - {person_id}) if person_ids is not None else None
+    return AuditEvent(actor=actor.user, person_ids=listed or None, **values)
 
 
 def audit_record(actor: Actor, **kwargs: Any) -> AuditEvent:

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    Count,
     F,
     FloatField,
     Func,
@@ -65,6 +66,7 @@ from bienestar.core.errors import ValidationFailed
 from bienestar.people.models import Person
 from bienestar.people.selectors import persons_visible_to
 from bienestar.terminology.models import Icd10Code, VaccineScheduleEntry
+from bienestar.terminology.synonyms import icd10_synonyms
 
 LIST_LIMIT_MAX = 100
 SERIES_LIMIT_MAX = 500
@@ -128,12 +130,42 @@ class Icd10Page:
     offset: int
 
 
+FREQUENT_AT_UNIT = 20
+
+
+def _frequent_at_unit(actor: Actor) -> list[str]:
+    """The CIE-10 codes diagnosed most often at the actor's own unit, most frequent first."""
+    facility_id = actor.user.facility_id if actor.user is not None else None
+    if facility_id is None:
+        return []
+    return list(
+        Condition.objects.filter(facility_id=facility_id)
+        .values("code_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "code_id")
+        .values_list("code_id", flat=True)[:FREQUENT_AT_UNIT]
+    )
+
+
+def _position(codes: list[str], missing: int) -> Case:
+    """0 for the first code of `codes`, 1 for the second…; `missing` for any other."""
+    return Case(
+        *[When(code=code, then=Value(i)) for i, code in enumerate(codes)],
+        default=Value(missing),
+        output_field=IntegerField(),
+    )
+
+
 def icd10_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0) -> Icd10Page:
     """CIE-10 codes by code prefix ("E11", "e11.9", "E119") or by words, accent- and case-insensitive
-    and prefix-friendly ("hipertension", "diab tipo 2"); every word must appear. Ranked: descriptions
-    that start with the first word, then categories before subcategories, then closeness; when no
-    code contains every word, falls back to trigram similarity so that a typo still finds something.
-    Any role that records or prescribes may search (the codes are not personal data; not audited)."""
+    and prefix-friendly ("hipertension", "diab tipo 2"); every word must appear. A word that is an
+    abbreviation of the synonym table (`terminology.synonyms`: "DM2", "HAS", "EPOC"…) stands for
+    its codes and their subcategories. Ranked: the unit's most frequent diagnoses, then the
+    abbreviation's codes in the table's order, then descriptions that start with the first word,
+    categories before subcategories, the "without complication"/unspecified subcategory (.9) before
+    the others, then closeness; when no code contains every word, falls back to trigram similarity
+    so that a typo still finds something. Any role that records or prescribes may search (the
+    codes are not personal data; not audited)."""
     if not actor.is_authenticated:
         raise NotAuthenticated()
     if not (actor.can(Permission.CLINICAL_READ) or actor.can(Permission.PRESCRIBE)):
@@ -143,7 +175,8 @@ def icd10_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0) -
     if len(raw) < 2:
         raise ValidationFailed(_("Escriba al menos 2 caracteres para buscar."), field="q")
     base = Icd10Code.objects.all()
-    if _CODE_RE.match(raw):
+    synonyms = icd10_synonyms()
+    if _CODE_RE.match(raw) and _plain(raw) not in synonyms:
         qs = base.filter(code_nodot__startswith=raw.upper().replace(".", "")).order_by("code")
         total = qs.count()
         if total:
@@ -152,29 +185,46 @@ def icd10_search(actor: Actor, *, text: str, limit: int = 20, offset: int = 0) -
     words = _WORD_RE.findall(plain)
     if not words:
         return Icd10Page([], 0, limit, offset)
-    query = " ".join(words)
+    preferred: list[str] = []
     words_q = Q()
     for word in words:
+        if word in synonyms:
+            codes = list(synonyms[word])
+            preferred += codes
+            family = Q(code__in=codes)
+            for code in codes:
+                family |= Q(code_nodot__startswith=code.replace(".", "")[:3])
+            words_q &= family
+            continue
         words_q &= Q(search_text__contains=word)
         if word.isdigit():
             # "diabetes tipo 2": the 2 must be a word of the description, not a digit of "E10.2".
             words_q &= Q(description_plain__regex=rf"\m{word}\M")
+    text_words = [w for w in words if w not in synonyms]
+    query = " ".join(text_words or words)
     ranked = base.annotate(
         description_plain=Func(Lower("description_es"), function="bienestar_unaccent"),
         score=_WordSimilarity(Value(query), F("search_text")),
+        frequent=_position(_frequent_at_unit(actor), FREQUENT_AT_UNIT),
+        synonym=_position(preferred, len(preferred)),
+        unspecified=Case(
+            When(code__endswith=".9", then=Value(0)), default=Value(1), output_field=IntegerField()
+        ),
     ).annotate(
         starts=Case(
-            When(description_plain__startswith=words[0], then=Value(1)),
+            When(description_plain__startswith=(text_words or words)[0], then=Value(1)),
             default=Value(0),
             output_field=IntegerField(),
         )
     )
-    qs = ranked.filter(words_q).order_by("-starts", "level", "-score", "code")
+    qs = ranked.filter(words_q).order_by(
+        "frequent", "synonym", "-starts", "level", "unspecified", "-score", "code"
+    )
     total = qs.count()
     if total == 0 and len(query) >= 4:
         qs = ranked.extra(
             where=["%s <%% terminology_icd10code.search_text"], params=[query]
-        ).order_by("-score", "level", "code")
+        ).order_by("frequent", "-score", "level", "code")
         total = qs.count()
     return Icd10Page(list(qs[offset : offset + limit]), total, limit, offset)
 

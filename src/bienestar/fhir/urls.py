@@ -4,13 +4,16 @@ modules by inserting their patterns before the catch-all."""
 
 from django.urls import re_path
 
-from bienestar.fhir import views
+from bienestar.fhir import slots, views
 
 TYPE = r"(?P<resource_type>[A-Z][A-Za-z]{1,63})"
 ID = r"(?P<resource_id>[A-Za-z0-9\-.]{1,64})"
 
 interaction_patterns = [
     re_path(r"^metadata/?$", views.metadata, name="fhir-metadata"),
+    # A Slot is computed from its agenda, not a row: its own search and read (fhir/slots.py).
+    re_path(r"^Slot/?$", slots.slot_type, name="fhir-slot-type"),
+    re_path(rf"^Slot/{ID}/?$", slots.slot_instance, name="fhir-slot-instance"),
     re_path(rf"^Patient/{ID}/\$everything/?$", views.patient_everything, name="fhir-everything"),
     re_path(rf"^{TYPE}/_search/?$", views.search_post, name="fhir-search"),
     re_path(

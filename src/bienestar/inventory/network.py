@@ -154,3 +154,39 @@ def lot_set_status(
         )
         locked.status = target
         return locked
+
+
+_HOSPITALS = {"general_hospital", "specialty_hospital", "rural_hospital"}
+
+
+def network_seed_state(*, warehouse: Facility, state_path: str) -> int:
+    """Internal (set-up of a demo or a fresh installation, no actor): make `warehouse` the state
+    warehouse supplying every facility of the state that holds stock and is not yet in the network.
+    Idempotent; returns the number of nodes created."""
+    from bienestar.inventory.models import Lot
+
+    node, created = SupplyNode.objects.get_or_create(
+        facility=warehouse, defaults={"level": NodeLevel.STATE_WAREHOUSE}
+    )
+    count = int(created)
+    holders = (
+        Facility.objects.filter(
+            id__in=Lot.objects.values("facility_id"),
+            territory__path__startswith=state_path + ".",
+            supply_node__isnull=True,
+        )
+        .exclude(id=warehouse.id)
+        .only("id", "facility_type")
+    )
+    fresh = [
+        SupplyNode(
+            facility=f,
+            level=NodeLevel.HOSPITAL_PHARMACY
+            if f.facility_type in _HOSPITALS
+            else NodeLevel.UNIT_PHARMACY,
+            supplier=node,
+        )
+        for f in holders
+    ]
+    SupplyNode.objects.bulk_create(fresh, ignore_conflicts=True)
+    return count + len(fresh)

@@ -28,9 +28,13 @@ def own_facility_id(actor: Actor) -> int | None:
     return actor.user.facility_id if actor.user is not None else None
 
 
+def may_read_stock(actor: Actor, facility: Facility) -> bool:
+    return own_facility_id(actor) == facility.id or in_territory(actor, facility)
+
+
 def require_stock_read(actor: Actor, facility: Facility) -> None:
     require(actor, Permission.STOCK_READ)
-    if own_facility_id(actor) == facility.id or in_territory(actor, facility):
+    if may_read_stock(actor, facility):
         return
     raise Forbidden(_("Este establecimiento está fuera de su ámbito."))
 

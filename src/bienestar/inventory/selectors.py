@@ -18,10 +18,12 @@ from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
 from bienestar.access.errors import OutOfScope
+from bienestar.access.permissions import require
+from bienestar.access.roles import Permission
 from bienestar.core.errors import ValidationFailed
 from bienestar.facilities.models import Facility
 from bienestar.inventory.models import Lot, StockMovement
-from bienestar.inventory.permissions import require_stock_read
+from bienestar.inventory.permissions import may_read_stock, require_stock_read
 from bienestar.terminology.models import Medicine
 
 DEFAULT_LOW_STOCK_UNITS = 30
@@ -131,7 +133,8 @@ def lots_expiring(
 
 
 def lot_get(actor: Actor, *, public_id: uuid.UUID | str) -> Lot:
-    """One lot by opaque id, if the actor may read its facility's stock (else 404)."""
+    """One lot by opaque id, if the actor may read its facility's stock (else 404, as for a missing
+    lot; 403 only for a role without STOCK_READ)."""
     lot = (
         Lot.objects.select_related("facility__territory", "medicine")
         .filter(public_id=public_id)
@@ -139,7 +142,11 @@ def lot_get(actor: Actor, *, public_id: uuid.UUID | str) -> Lot:
     )
     if lot is None:
         raise OutOfScope()
-    require_stock_read(actor, lot.facility)
+    # A role that keeps no stock is told so (403); a lot of a facility outside the caller's reach
+    # is the same 404 as a missing one, so that its existence does not leak.
+    require(actor, Permission.STOCK_READ)
+    if not may_read_stock(actor, lot.facility):
+        raise OutOfScope()
     return lot
 
 

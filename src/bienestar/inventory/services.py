@@ -249,6 +249,43 @@ def _lot_for(facility: Facility, medicine: Medicine, lot_number: str, expiry: dt
 # --- Services -----------------------------------------------------------------------------------
 
 
+# No medicine keeps ten years: a later expiry is a typing error (9999-12-31, 2205 for 2025).
+MAX_SHELF_LIFE_YEARS = 10
+
+
+def latest_plausible_expiry(received_on: dt.date) -> dt.date:
+    try:
+        return received_on.replace(year=received_on.year + MAX_SHELF_LIFE_YEARS)
+    except ValueError:  # 29 February
+        return received_on.replace(year=received_on.year + MAX_SHELF_LIFE_YEARS, day=28)
+
+
+def validate_expiry(expiry: dt.date, *, lot_number: str, received_on: dt.date) -> None:
+    """A lot's expiry on receipt: not already past (an expired lot is not received) and not more
+    than MAX_SHELF_LIFE_YEARS ahead (not plausible for a medicine). ValidationFailed otherwise."""
+    if expiry < received_on:
+        raise ValidationFailed(
+            _("El lote %(lot)s ya está caducado (%(expiry)s): no se recibe.")
+            % {"lot": lot_number, "expiry": expiry.isoformat()},
+            field="expiry",
+        )
+    latest = latest_plausible_expiry(received_on)
+    if expiry > latest:
+        raise ValidationFailed(
+            _(
+                "La caducidad %(expiry)s del lote %(lot)s no es verosímil: ningún medicamento dura "
+                "más de %(years)d años; revise la fecha (a más tardar %(latest)s)."
+            )
+            % {
+                "expiry": expiry.isoformat(),
+                "lot": lot_number,
+                "years": MAX_SHELF_LIFE_YEARS,
+                "latest": latest.isoformat(),
+            },
+            field="expiry",
+        )
+
+
 def stock_receive(
     actor: Actor,
     *,
@@ -261,7 +298,8 @@ def stock_receive(
 
     A line for a lot the facility already holds adds to it (the expiry must match); a new lot number
     creates the lot. Refused whole, with nothing written: an unknown catalogue key, a lot already
-    expired, a quantity that is not a positive integer, no lines.
+    expired or expiring implausibly far ahead (`validate_expiry`), a quantity that is not a
+    positive integer, no lines.
     """
     require_stock_write(actor, facility)
     at = _now(at)
@@ -275,12 +313,7 @@ def stock_receive(
         validate_units(line.quantity, field="quantity")
         if not line.lot_number.strip():
             raise ValidationFailed(_("Indique el número de lote."), field="lot_number")
-        if line.expiry < today:
-            raise ValidationFailed(
-                _("El lote %(lot)s ya está caducado (%(expiry)s): no se recibe.")
-                % {"lot": line.lot_number, "expiry": line.expiry.isoformat()},
-                field="expiry",
-            )
+        validate_expiry(line.expiry, lot_number=line.lot_number, received_on=today)
     ctx = _Ctx(actor=actor, at=at, operation=uuid.uuid4())
     with transaction.atomic():
         lot_ids = [

@@ -150,3 +150,25 @@ def snapshots_refresh_after(movements: Sequence[StockMovement]) -> None:
         day = timezone.localdate(at)
         if last is not None and last >= day:
             snapshot_build(start=day, end=last, facility_ids=[facility_id], keys=[medicine_key])
+
+
+FIRST_BUILD_DAYS = 90
+
+
+def snapshots_catch_up(*, through: dt.date | None = None) -> tuple[dt.date, dt.date, int] | None:
+    """Build the snapshots of the finished days not built yet: from the day after the last one
+    (or `FIRST_BUILD_DAYS` back on a first run) through yesterday. Idempotent and resumable: a run
+    interrupted or repeated rebuilds the same rows. Returns (start, end, rows) or None when
+    already up to date."""
+    from django.utils import timezone
+
+    through = through or timezone.localdate() - dt.timedelta(days=1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(day) FROM inventory_stocksnapshot")
+        last = cursor.fetchone()[0]
+    start = (
+        last + dt.timedelta(days=1) if last else through - dt.timedelta(days=FIRST_BUILD_DAYS - 1)
+    )
+    if start > through:
+        return None
+    return start, through, snapshot_build(start=start, end=through)

@@ -31,6 +31,11 @@ async def retry_stalled(timestamp: int) -> None:
         await app.job_manager.retry_job(job)
 
 
+@app.task(name="jobs.noop", queue="bench")
+async def noop() -> None:
+    """Does nothing: what `bienestar bench` queues to measure the queue itself."""
+
+
 @nightly(name="jobs.sweep_results", title="Limpieza de resultados antiguos")
 def sweep_results(progress: Progress, *, timestamp: int) -> None:
     """Result files (exports included) are removed JOBS_RETENTION_DAYS after the job finished;

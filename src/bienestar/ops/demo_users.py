@@ -103,6 +103,9 @@ def ensure_demo_users() -> tuple[list[DemoLogin], str]:
                 "source": "demo",
             },
         )
+    from bienestar.inventory.network import network_seed_state
+
+    network_seed_state(warehouse=warehouse, state_path=state.path)  # issue 16: who supplies whom
 
     plan = [
         ("central", Role.NATIONAL_COORDINATOR, "coordinación nacional", country, None),

@@ -284,3 +284,12 @@ def plan_create(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]
 def plan_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     plan = plan_selectors.plan_get(request_actor(request), public_id=public_id)
     return _plan_out(request, plan)
+
+
+def _field_routes() -> None:
+    from bienestar.outreach.field_api import router as field_router
+
+    router.add_router("", field_router)
+
+
+_field_routes()

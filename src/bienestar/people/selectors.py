@@ -126,6 +126,7 @@ def person_search(
             "offset": offset,
         },
         result_ids=[str(p.public_id) for p in results],
+        person_ids=[p.pk for p in results],
     )
     return results
 

@@ -212,6 +212,7 @@ def prescription_queue(
             "offset": offset,
         },
         result_ids=[str(p.public_id) for p in rows],
+        person_ids=[p.person_id for p in rows],
     )
     return rows
 

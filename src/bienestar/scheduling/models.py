@@ -209,6 +209,12 @@ class Appointment(BaseModel):
         ]
 
     @property
+    def version(self) -> str:
+        """The record's version for FHIR (If-Match, ETag): the microsecond of its last change
+        (ADR 0006's derived version; every change goes through save(), which stamps updated_at)."""
+        return str(int(self.updated_at.timestamp() * 1_000_000)) if self.updated_at else "1"
+
+    @property
     def local_start(self) -> dt.datetime:
         from bienestar.scheduling.timezones import facility_zone
 

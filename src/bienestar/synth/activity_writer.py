@@ -556,6 +556,7 @@ def _write_prescriptions(
             "person_id",
             "pharmacy_id",
             "prescription_id",
+            "request_digest",
         ],
         (
             (
@@ -568,6 +569,7 @@ def _write_prescriptions(
                 d.person_id,
                 d.pharmacy_id,
                 prescription_ids[d.prescription],
+                "",
             )
             for d in stock.dispenses
         ),
@@ -625,6 +627,7 @@ def _write_stock(stock: Stock, lot_ids: list[int], user_id: int, bar: tqdm) -> d
                 "quantity",
                 "facility_id",
                 "medicine_id",
+                "manufacturer",
             ],
             (
                 (
@@ -638,6 +641,7 @@ def _write_stock(stock: Stock, lot_ids: list[int], user_id: int, bar: tqdm) -> d
                     lot.quantity,
                     lot.facility_id,
                     lot.medicine,
+                    "",
                 )
                 for lot in stock.lots
             ),

@@ -18,6 +18,13 @@ class DateInput(forms.DateInput):
 
 
 class AuditFilterForm(forms.Form):
+    person = forms.CharField(
+        label=_("Persona (clave de salud)"),
+        required=False,
+        max_length=40,
+        help_text=_("Quién consultó o modificó el expediente de esta persona."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
     actor = forms.CharField(label=_("Usuario"), required=False, max_length=150)
     action = forms.ChoiceField(
         label=_("Acción"), required=False, choices=[("", _("Todas")), *AuditAction.choices]
@@ -41,4 +48,5 @@ class AuditFilterForm(forms.Form):
             resource_type=data.get("resource_type") or "",
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
+            person=(data.get("person") or "").strip(),
         )

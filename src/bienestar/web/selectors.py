@@ -110,6 +110,7 @@ def person_household(actor: Actor, *, person: Person) -> PersonHousehold | None:
         person_id=person.id,
         query={"via": "person"},
         result_ids=[str(m.person.public_id) for m in others if m.person_id in visible_ids],
+        person_ids=[m.person_id for m in others if m.person_id in visible_ids],
     )
     return PersonHousehold(
         household=membership.household,

@@ -26,8 +26,12 @@ def codes_for(actor, text, **kwargs):
         ("hipertension", ["I10", "I15"]),
         ("HIPERTENSIÓN esencial", ["I10"]),
         ("hipert", ["I10", "I15"]),
-        ("diabetes", ["E10", "E11", "O24", "E11.2", "E11.9"]),
-        ("diabetes tipo 2", ["E11", "E11.2", "E11.9"]),
+        ("diabetes", ["E10", "E11", "O24", "E11.9", "E11.2"]),
+        ("diabetes tipo 2", ["E11", "E11.9", "E11.2"]),
+        ("DM2", ["E11.9", "E11", "E11.2"]),
+        ("dm2 renales", ["E11.2"]),
+        ("HAS", ["I10"]),
+        ("hta", ["I10"]),
         ("diab  tipo 1", ["E10"]),
         ("resfriado", ["J00"]),
         ("obesidad", ["E66"]),
@@ -50,7 +54,7 @@ def test_pagination_and_count(actors, codes):
     first = icd10_search(actors["clinician"], text="diabetes", limit=2)
     second = icd10_search(actors["clinician"], text="diabetes", limit=2, offset=2)
     assert first.count == second.count == 5
-    assert [c.code for c in first.items + second.items] == ["E10", "E11", "O24", "E11.2"]
+    assert [c.code for c in first.items + second.items] == ["E10", "E11", "O24", "E11.9"]
 
 
 def test_who_may_search(actors, codes):
@@ -75,3 +79,34 @@ def test_bad_page_is_refused(actors, codes):
         icd10_search(actors["clinician"], text="E11", limit=0)
     with pytest.raises(ValidationFailed):
         icd10_search(actors["clinician"], text="E11", offset=-1)
+
+
+def test_the_units_most_frequent_diagnoses_come_first(actors, codes, clinic, patient, users):
+    from django.utils import timezone
+
+    from bienestar.clinical.models import Condition
+
+    def diagnose(code: str, facility) -> None:  # type: ignore[no-untyped-def]
+        Condition.objects.create(
+            person=patient,
+            facility=facility,
+            code_id=code,
+            recorded_at=timezone.now(),
+            recorded_by=users["clinician"],
+        )
+
+    diagnose("I15", clinic["oaxaca"])
+    diagnose("I15", clinic["oaxaca"])
+    for _ in range(5):
+        diagnose("I10", clinic["oaxaca2"])  # another unit's habits do not count
+
+    assert codes_for(actors["clinician"], "hipertension") == ["I15", "I10"]
+    assert codes_for(actors["other_state_clinician"], "hipertension") == ["I10", "I15"]
+
+
+def test_the_synonym_table_is_data():
+    from bienestar.terminology.synonyms import icd10_synonyms
+
+    table = icd10_synonyms()
+    assert table["dm2"][0] == "E11.9" and table["has"] == ("I10",)
+    assert {"epoc", "ivu", "ira", "eda", "hta"} <= set(table)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
+from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
 from bienestar.core.errors import ValidationFailed
 from bienestar.fhir.bulk import importer
@@ -50,6 +51,7 @@ def start_import(
 ) -> Job:
     """Queue the import of uploaded files (name, stream) or of files on this machine, as `actor`
     (CLINICAL_WRITE; each line is then checked as the API would for this user)."""
+    require(actor, Permission.CLINICAL_WRITE)
     named: list[tuple[str, IO[bytes] | Path]] = [(_safe_name(n), s) for n, s in uploads]
     for path in paths:
         named.extend((_safe_name(str(p)), p) for p in importer.files_of(path))

@@ -199,5 +199,31 @@ def test_the_api_queues_an_upload_and_the_worker_imports_it(importer_user, tmp_p
     )
     outsider = Client()
     outsider.force_login(importer_user.__class__.objects.get(username="pharmacist"))
-    assert outsider.post("/api/fhir-import/", {"files": []}).status_code in (403, 422)
+    with (folder / "1-patients.ndjson").open("rb") as a:
+        assert outsider.post("/api/fhir-import/", {"files": [a]}).status_code == 403
+    assert Job.objects.count() == 1
     connection.close()
+
+
+@pytest.mark.django_db
+def test_the_import_door_refuses_before_it_writes(users, tmp_path) -> None:
+    """Anonymous 401, a role that may not write clinical records 403, a file that is not NDJSON
+    422; no job, no file kept."""
+    folder = tmp_path / "up"
+    folder.mkdir()
+    _ndjson(folder, 1)
+    (folder / "notas.txt").write_text("no")
+
+    def post(client: Client, name: str) -> int:
+        with (folder / name).open("rb") as handle:
+            return client.post("/api/fhir-import/", {"files": [handle]}).status_code
+
+    assert post(Client(), "1-patients.ndjson") == 401
+    pharmacist = Client()
+    pharmacist.force_login(users["pharmacist"])
+    assert post(pharmacist, "1-patients.ndjson") == 403
+    clinician = Client()
+    clinician.force_login(users["clinician"])
+    assert post(clinician, "notas.txt") == 422
+    assert not Job.objects.exists()
+    assert not any(job_files.jobs_dir().iterdir())

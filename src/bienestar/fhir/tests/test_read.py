@@ -32,6 +32,9 @@ def test_metadata_lists_exactly_the_supported_types_and_interactions(users):
         "Medication",
         "MedicationRequest",
         "MedicationDispense",
+        "Schedule",
+        "Slot",
+        "Appointment",
     }
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} == {

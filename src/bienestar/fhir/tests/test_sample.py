@@ -14,9 +14,13 @@ from bienestar.clinical.tests.factories import schedule_entries
 from bienestar.fhir import registry
 from bienestar.fhir.tests.client import FhirClient
 from bienestar.inventory.tests.factories import ENALAPRIL, METFORMIN, receive
+from bienestar.people.models import Person
 from bienestar.people.tests.factories import PersonFactory
 from bienestar.prescribing.services import dispense_record
 from bienestar.prescribing.tests.factories import fill, line, prescribe
+from bienestar.scheduling.models import AvailabilityRule, Schedule, Service
+from bienestar.scheduling.selectors import SlotSearch, slots_search
+from bienestar.scheduling.services import appointment_book
 from bienestar.workforce.tests.factories import PositionFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -74,6 +78,22 @@ def test_a_thousand_resources_of_every_type_validate(users, geo, net, codes):
             pharmacy=net.centre,
             lines=fill(prescription, 30, (0, "out_of_stock")),
         )
+
+    # An agenda at the centre, with some of its slots booked (Schedule, Slot, Appointment).
+    service = Service.objects.create(facility=net.centre, name="Consulta", slot_minutes=30)
+    agenda = Schedule.objects.create(
+        service=service, facility=net.centre, valid_from=dt.date(2020, 1, 1)
+    )
+    for weekday in range(7):
+        AvailabilityRule.objects.create(
+            schedule=agenda, weekday=weekday, start_time=dt.time(0), end_time=dt.time(23, 30)
+        )
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    free = slots_search(
+        clinician, SlotSearch(facility=net.centre, first_day=tomorrow, last_day=tomorrow)
+    ).slots
+    for person, slot in zip(Person.objects.all()[:10], free, strict=False):
+        appointment_book(clinician, person=person.public_id, slot=slot.slot_id)
 
     client = FhirClient(users["integrator"])
     counts: dict[str, int] = {}

@@ -20,6 +20,7 @@ naming the element.
 | MedicationRequest  | prescription_create (one line)    | status → cancelled, reason in statusReason   |
 |                    |                                   | (prescription_cancel: the whole prescription)|
 | MedicationDispense | dispense_record (one line)        | nothing (the units left the shelf)           |
+| Appointment        | appointment_book (its one Slot)   | nothing (states change through the JSON API) |
 
 One module per group: people.py, clinical.py, history.py, pharmacy.py (read its docstring for
 how prescriptions and dispenses map); base.py holds the Writer and the shared checks.
@@ -32,6 +33,7 @@ from bienestar.fhir.writes.clinical import CONDITION, ENCOUNTER, OBSERVATION
 from bienestar.fhir.writes.history import ALLERGY, IMMUNIZATION
 from bienestar.fhir.writes.people import PATIENT
 from bienestar.fhir.writes.pharmacy import MEDICATION_DISPENSE, MEDICATION_REQUEST
+from bienestar.fhir.writes.scheduling import APPOINTMENT
 
 WRITERS: dict[str, Writer] = {
     "Patient": PATIENT,
@@ -42,6 +44,7 @@ WRITERS: dict[str, Writer] = {
     "Immunization": IMMUNIZATION,
     "MedicationRequest": MEDICATION_REQUEST,
     "MedicationDispense": MEDICATION_DISPENSE,
+    "Appointment": APPOINTMENT,
 }
 
 

@@ -141,3 +141,73 @@ def test_stock_ledger_and_availability_reads(net):
         .status_code
         == 403
     )
+
+
+# --- issue 9: plausible expiry dates, and no existence leak of other states' lots ----------------
+
+
+@pytest.mark.parametrize("expiry", ["9999-12-31", "2205-01-01", "+3700"])
+def test_an_implausible_expiry_is_refused_with_nothing_written(net, expiry):
+    if expiry.startswith("+"):
+        expiry = (timezone.localdate() + dt.timedelta(days=int(expiry))).isoformat()
+    api = ApiClient(net.users["pharmacist"])
+    before = stock_state()
+    body = receipt()
+    body["lines"] = [*body["lines"], {**body["lines"][0], "lot_number": "B2", "expiry": expiry}]
+
+    response = api.post(f"{URL}facilities/{net.centre.clues}/receipts", body)
+
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == "expiry"
+    assert "no es verosímil" in response.json()["detail"]
+    assert expiry in response.json()["detail"]
+    assert stock_state() == before
+
+
+def test_an_expiry_ten_years_ahead_is_still_received(net):
+    from bienestar.inventory.services import latest_plausible_expiry
+
+    api = ApiClient(net.users["pharmacist"])
+    body = receipt()
+    body["lines"][0]["expiry"] = latest_plausible_expiry(timezone.localdate()).isoformat()
+    response = api.post(f"{URL}facilities/{net.centre.clues}/receipts", body)
+    assert response.status_code == 201, response.content
+
+
+def test_latest_plausible_expiry_handles_29_february():
+    from bienestar.inventory.services import latest_plausible_expiry
+
+    assert latest_plausible_expiry(dt.date(2028, 2, 29)) == dt.date(2038, 2, 28)
+    assert latest_plausible_expiry(dt.date(2026, 12, 7)) == dt.date(2036, 12, 7)
+
+
+def test_a_lot_of_another_state_is_a_404_like_a_missing_one(net):
+    import uuid
+
+    hidalgo_lot = receive(
+        net.actor("hidalgo_pharmacist"), net.hidalgo_centre, METFORMIN, 10, lot_number="HGO-1"
+    )
+    api = ApiClient(net.users["pharmacist"])
+    before = stock_state()
+
+    other = api.get(f"{URL}lots/{hidalgo_lot.public_id}")
+    missing = api.get(f"{URL}lots/{uuid.uuid4()}")
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == missing.json()
+    for action, payload in (
+        ("adjustments", {"quantity": -1, "reason": "lost"}),
+        ("transfers", {"to_facility": str(net.centre.public_id), "quantity": 1}),
+    ):
+        response = api.post(f"{URL}lots/{hidalgo_lot.public_id}/{action}", payload)
+        assert response.status_code == 404, (action, response.content)
+    assert stock_state() == before
+    # The lot's own state still reads it; a role that keeps no stock is told so (403).
+    assert (
+        ApiClient(net.users["hidalgo_pharmacist"])
+        .get(f"{URL}lots/{hidalgo_lot.public_id}")
+        .status_code
+        == 200
+    )
+    assert (
+        ApiClient(net.users["auditor"]).get(f"{URL}lots/{hidalgo_lot.public_id}").status_code == 403
+    )

@@ -275,3 +275,34 @@ def test_verify_reports_a_past_negative_balance_written_around_the_services(net)
         cursor.execute("UPDATE inventory_lot SET quantity = 0 WHERE id = %s", [lot.id])
     problems = checks.ledger_never_negative_at_any_date()
     assert len(problems) == 1 and "-10" in problems[0]
+
+
+def test_snapshots_catch_up_is_idempotent_and_resumable(net):
+    from django.core.management import call_command
+
+    from bienestar.inventory.snapshots import snapshots_catch_up
+
+    receive(net.actor("pharmacist"), net.centre, METFORMIN, 20, at=days_ago(3))
+    done = snapshots_catch_up(through=TODAY - dt.timedelta(days=1))
+    assert done is not None
+    _start, end, rows = done
+    assert end == TODAY - dt.timedelta(days=1) and rows == StockSnapshot.objects.count() > 0
+    assert snapshots_catch_up(through=TODAY - dt.timedelta(days=1)) is None
+    call_command("stock_snapshots", "--from", str(TODAY - dt.timedelta(days=2)), "--to", str(end))
+    assert StockSnapshot.objects.count() == rows
+    assert StockSnapshot.objects.get(day=end).usable == 20
+    assert checks.snapshots_fresh() == []
+
+
+def test_the_nightly_job_builds_the_missing_snapshots(net):
+    from procrastinate.contrib.django import app
+
+    from bienestar.jobs.models import Job
+    from bienestar.jobs.runner import run_inline
+
+    assert ("inventory.stock_snapshots", "") in app.periodic_registry.periodic_tasks
+    receive(net.actor("pharmacist"), net.centre, METFORMIN, 7, at=days_ago(2))
+    job = Job.objects.create(kind="inventory.stock_snapshots", title="t", params={"timestamp": 0})
+    job = run_inline(job)
+    assert job.status == "succeeded", job.error
+    assert StockSnapshot.objects.get(day=TODAY - dt.timedelta(days=1)).usable == 7

@@ -285,3 +285,18 @@ def test_receipt_authorization(supply):
     assert stock_state() == before
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.IN_TRANSIT
+
+
+def test_a_state_network_is_seeded_once_from_the_facilities_holding_stock(net, geo):
+    from bienestar.facilities.tests.factories import FacilityFactory
+    from bienestar.inventory.network import network_seed_state, supplier_of
+
+    warehouse = FacilityFactory(
+        territory=geo["oaxaca_centro"], name="Almacén", facility_type="warehouse"
+    )
+    receive(net.actor("pharmacist"), net.centre, METFORMIN, 5)
+    receive(net.actor("hidalgo_pharmacist"), net.hidalgo_centre, METFORMIN, 5)
+    assert network_seed_state(warehouse=warehouse, state_path=geo["oaxaca"].path) == 2
+    assert network_seed_state(warehouse=warehouse, state_path=geo["oaxaca"].path) == 0
+    assert supplier_of(net.centre) == warehouse
+    assert supplier_of(net.hidalgo_centre) is None

@@ -257,3 +257,28 @@ def test_the_nightly_job_creates_the_partitions_ahead():
     job = run_inline(job)
     assert job.status == "succeeded", job.error
     assert ahead in _partitions("access_auditevent")
+
+
+def test_archive_dry_run_changes_nothing_and_drop_removes_the_detached_month(
+    users, tmp_path, settings, capsys
+):
+    settings.BIENESTAR_RETENTION_YEARS = 5
+    settings.BIENESTAR_ARCHIVE_DIR = tmp_path
+    long_ago = dt.datetime.combine(
+        add_months(month_start(timezone.now().date()), -80), dt.time(8), UTC
+    )
+    call_command("partitions", "ensure", "--from", long_ago.date().isoformat())
+    audit_record(actor_for(users["clinician"]), action="read", resource_type="Person", at=long_ago)
+    partition = partition_name("access_auditevent", month_start(long_ago.date()))
+
+    call_command("partitions", "archive", "--dry-run")
+    assert f"se archivaría {partition}" in capsys.readouterr().out
+    assert partition in _partitions("access_auditevent")
+    assert not PartitionArchive.objects.exists()
+
+    call_command("partitions", "archive", "--drop")
+    record = PartitionArchive.objects.get(partition=partition)
+    assert record.dropped and record.rows == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [partition])
+        assert cursor.fetchone()[0] is None

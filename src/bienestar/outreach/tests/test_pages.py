@@ -74,7 +74,7 @@ def test_gestor_records_visit_consent_findrisc_and_bp_through_the_pages(field):
 
 
 def test_page_matrix_nothing_changes_on_refusal(field):
-    household, head, _p = field["households"][0]
+    household, _head, _p = field["households"][0]
     base = f"/territorial/hogares/{household.public_id}/"
     audit = AuditEvent.objects.count()
     visit = {"setting": "home", "outcome": "contacted"}
@@ -89,3 +89,51 @@ def test_page_matrix_nothing_changes_on_refusal(field):
     # The page on a phone: the viewport meta is there and nothing is loaded from outside.
     body = _client(field["gestor"]).get(base).content.decode()
     assert 'name="viewport"' in body and "https://" not in body
+
+
+def test_api_field_flow_and_matrix(field):
+    import json
+    import uuid
+
+    household, head, _p = field["households"][0]
+    url = f"/api/outreach/households/{household.public_id}"
+    visit = {
+        "id": str(uuid.uuid4()),
+        "setting": "home",
+        "outcome": "contacted",
+        "device_time": "2026-01-10T15:00:00-05:00",
+    }
+
+    def post(user, path, body):
+        return _client(user).post(url + path, json.dumps(body), content_type="application/json")
+
+    assert post(None, "/visits", visit).status_code == 401
+    assert post(field["clinician"], "/visits", visit).status_code == 403
+    assert post(field["other_gestor"], "/visits", visit).status_code == 404
+    assert Visit.objects.count() == 0
+    assert post(field["gestor"], "/visits", visit).status_code == 201
+    assert post(field["gestor"], "/visits", visit).status_code == 201  # retried: same visit
+    assert Visit.objects.count() == 1
+    patch = _client(field["gestor"]).patch(
+        url + "/profile", json.dumps({"consent": "given"}), content_type="application/json"
+    )
+    assert patch.status_code == 200 and patch.json()["partial"] is True
+    screening = {
+        "person": str(head.public_id),
+        "kind": "blood_pressure",
+        "inputs": {"systolic": 150, "diastolic": 95},
+        "device_time": "2026-01-10T15:10:00-05:00",
+    }
+    created = post(field["gestor"], "/screenings", screening)
+    assert created.status_code == 201 and created.json()["flag"] == "priority"
+    bad = post(
+        field["gestor"], "/screenings", {**screening, "inputs": {"systolic": 500, "diastolic": 95}}
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "systolic"
+    work = _client(field["gestor"]).get("/api/outreach/worklist").json()
+    assert work["households"][0]["household"] == str(household.public_id)
+    assert {t["kind"] for t in work["households"][0]["tasks"]} >= {"bp_confirm"}
+    assert _client(field["other_gestor"]).get(url).status_code == 404
+    assert (
+        _client(field["gestor"]).get(url).json()["screenings"][0]["scoring_version"] == "bp-2024.1"
+    )

@@ -56,7 +56,7 @@ def test_auditor_sees_events_newest_first(client_for, users):
     response = client_for(users["auditor"]).get(LOG)
 
     assert response.status_code == 200
-    usernames = [e.actor_username for e in response.context["events"]]
+    usernames = [r.event.actor_username for r in response.context["events"]]
     assert usernames[:2] == ["pharmacist", "clinician"]
     assert 'data-testid="audit-table"' in response.content.decode()
 
@@ -80,7 +80,7 @@ def test_filters_by_actor_action_and_type(client_for, users):
     )
 
     events = response.context["events"]
-    assert [(e.actor_username, e.action) for e in events] == [("clinician", "read")]
+    assert [(r.event.actor_username, r.event.action) for r in events] == [("clinician", "read")]
 
 
 def test_filters_by_date_range_in_local_days(client_for, users):
@@ -93,7 +93,7 @@ def test_filters_by_date_range_in_local_days(client_for, users):
         LOG, {"date_from": "2025-03-02", "date_to": "2025-03-02"}
     )
 
-    assert [e.actor_username for e in response.context["events"]] == ["pharmacist"]
+    assert [r.event.actor_username for r in response.context["events"]] == ["pharmacist"]
 
 
 @pytest.mark.parametrize(
@@ -139,8 +139,9 @@ def test_csv_export_streams_the_filtered_events_and_is_audited(client_for, users
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="auditoria-')
     rows = _csv_rows(response)
-    assert [(r["actor_username"], r["action"]) for r in rows] == [("clinician", "search")]
-    assert rows[0]["resource_type"] == "Person"
+    assert [(r["Usuario"], r["Acción"]) for r in rows] == [("clinician", "Búsqueda")]
+    assert rows[0]["Tipo de registro"] == "Persona (padrón)"
+    assert rows[0]["Consulta"] == "tipo de búsqueda: nombre; texto buscado: jose"
     export = AuditEvent.objects.get(action=AuditAction.EXPORT)
     assert export.actor_username == "auditor"
     assert export.query == {"actor": "clinician"}
@@ -153,7 +154,7 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(client_for, users):
 
     rows = _csv_rows(client_for(users["auditor"]).get(CSV))
 
-    names = {r["actor_username"] for r in rows}
+    names = {r["Usuario"] for r in rows}
     assert "'=cmd|' /C calc'!A0" in names
     assert "=cmd|' /C calc'!A0" not in names
 
@@ -208,10 +209,12 @@ def test_a_state_auditor_sees_only_what_concerns_the_state(client_for, users, ge
     read(hgo, hidalgan.pk, "hidalgan-by-hidalgo")
     read(hgo, None, "hidalgo-staff")
 
-    seen = {e.resource_id for e in client_for(users["auditor"]).get(LOG).context["events"]}
+    seen = {r.event.resource_id for r in client_for(users["auditor"]).get(LOG).context["events"]}
     assert {"oaxaca-staff", "oaxacan-by-hidalgo"} <= seen
     assert not seen & {"hidalgan-by-hidalgo", "hidalgo-staff"}
-    csv_ids = {r["resource_id"] for r in _csv_rows(client_for(users["auditor"]).get(CSV))}
+    csv_ids = {
+        r["Identificador del registro"] for r in _csv_rows(client_for(users["auditor"]).get(CSV))
+    }
     assert not csv_ids & {"hidalgan-by-hidalgo", "hidalgo-staff"}
 
     national = UserFactory(
@@ -219,7 +222,7 @@ def test_a_state_auditor_sees_only_what_concerns_the_state(client_for, users, ge
         role=Role.AUDITOR,
         territory=users["national_coordinator"].territory,
     )
-    everything = {e.resource_id for e in client_for(national).get(LOG).context["events"]}
+    everything = {r.event.resource_id for r in client_for(national).get(LOG).context["events"]}
     assert {
         "oaxaca-staff",
         "oaxacan-by-hidalgo",

@@ -587,6 +587,8 @@ def test_receiving_a_delivery_of_several_lines(client_for, net, lot):
     [
         (("999.999.9999.99", "X1", "+400", "10"), "Clave desconocida"),
         ((METFORMIN, "X1", "-3", "10"), "ya está caducado"),
+        ((METFORMIN, "X1", "+3700", "10"), "no es verosímil"),
+        ((METFORMIN, "X1", "9999-12-31", "10"), "no es verosímil"),
         ((METFORMIN, "X1", "+400", "0"), "mayor o igual a 1"),
         ((METFORMIN, "", "+400", "10"), "Complete este dato"),
         ((METFORMIN, "X1", "+400", "diez"), "número entero"),
@@ -594,7 +596,11 @@ def test_receiving_a_delivery_of_several_lines(client_for, net, lot):
 )
 def test_refused_delivery_writes_nothing(client_for, net, lot, row, message):
     key, lot_number, days, quantity = row
-    expiry = (timezone.localdate() + dt.timedelta(days=int(days))).isoformat()
+    expiry = (
+        days
+        if "-" in days[1:]
+        else (timezone.localdate() + dt.timedelta(days=int(days))).isoformat()
+    )
     good = (ENALAPRIL, "ENA-1", (timezone.localdate() + dt.timedelta(days=300)).isoformat(), "5")
     before = state()
 

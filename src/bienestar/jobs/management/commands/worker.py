@@ -36,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=settings.JOBS_CONCURRENCY)
         parser.add_argument("--name", default=None)
         parser.add_argument("--once", action="store_true", help="Procesar lo pendiente y salir")
+        parser.add_argument(
+            "--keep-jobs",
+            action="store_true",
+            help="Conservar las tareas terminadas en la cola (medición)",
+        )
         parser.add_argument("--exit-with-parent", type=int, default=0, help="PID del proceso padre")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -57,5 +62,5 @@ class Command(BaseCommand):
                 stalled_worker_timeout=settings.JOBS_STALLED_SECONDS,
                 # The Job row keeps the history users see; the queue keeps only what is pending
                 # or failed.
-                delete_jobs="successful",
+                delete_jobs="never" if opts["keep_jobs"] else "successful",
             )

@@ -36,11 +36,38 @@ ALL_METRICS = [
     "dispense_tx_per_s",
     "dispense_oversell_count",
     "synth_people_per_s",
+    # Issue 16: the supply chain (group `supply`).
+    "requisition_cycle_per_s",
+    "replenishment_run_s",
     # Extra metrics (not in issue 5's list): the soak, only with --soak SECONDS.
     "soak_5xx_count",
     "soak_rss_growth_mb",
+    # Issue 14 (master patient index).
+    "mpi_match_p95_ms",
+    "mpi_link_f1",
+    "mpi_link_precision",
+    "mpi_link_recall",
+    "mpi_link_seconds",
+    # The job queue (issue 10, ADR 0009).
+    "job_queue_latency_p95_ms",
+    "jobs_per_s",
+    # Issue 15: scheduling.
+    "slot_search_p95_ms",
+    "booking_per_s",
 ]
-GROUPS = ("synth", "people", "dispense", "fhir", "transaction", "bulk", "soak")
+GROUPS = (
+    "synth",
+    "people",
+    "mpi",
+    "dispense",
+    "fhir",
+    "transaction",
+    "bulk",
+    "soak",
+    "jobs",
+    "scheduling",
+    "supply",
+)
 
 
 def bench_database_url(people: int, seed: int) -> str:
@@ -110,6 +137,12 @@ class Command(BaseCommand):
             default=0.0,
             help="seconds of mixed FHIR load for the soak metrics (0, the default, skips it; "
             "`make bench` runs 600)",
+        )
+        parser.add_argument(
+            "--mpi-link-people",
+            type=int,
+            default=20_000,
+            help="people of the labelled list the record-linkage metrics link (0 to skip)",
         )
         parser.add_argument(
             "--only",
@@ -205,6 +238,16 @@ class Command(BaseCommand):
         if "people" in groups:
             self._step("person lookups")
             metrics.update(bench.person_lookups(opts["samples"], random.Random(seed)))
+        if "mpi" in groups:
+            from bienestar.ops.bench.mpi import mpi_match
+
+            self._step("registration candidates")
+            metrics.update(mpi_match(opts["samples"], random.Random(seed)))
+            if opts["mpi_link_people"]:
+                from bienestar.ops.bench.mpi import mpi_linkage
+
+                self._step(f"record linkage ({opts['mpi_link_people']} labelled people, twice)")
+                metrics.update(mpi_linkage(opts["mpi_link_people"], seed))
         if "dispense" in groups:
             from bienestar.ops.bench.dispense import dispensing
 
@@ -218,6 +261,25 @@ class Command(BaseCommand):
             metrics.update(found)
             if skipped:
                 self.stdout.write(f"bench: FHIR skipped: {skipped}")
+        if "scheduling" in groups:
+            from bienestar.ops.bench.scheduling import scheduling_metrics
+
+            self._step("scheduling: slot search and booking under contention")
+            metrics.update(scheduling_metrics(opts["samples"], min(opts["dispense_seconds"], 10)))
+        if "jobs" in groups:
+            from bienestar.ops.bench.jobs import job_queue
+
+            self._step("job queue (latency and trivial jobs/s)")
+            found, skipped = job_queue()
+            metrics.update(found)
+            if skipped:
+                self.stdout.write(f"bench: job queue skipped: {skipped}")
+        if "supply" in groups:
+            from bienestar.ops.bench.supply import replenishment, requisition_cycle
+
+            self._step("supply: requisition cycles, then the replenishment run")
+            metrics.update(requisition_cycle(opts["dispense_seconds"]))
+            metrics.update(replenishment())
         metrics.update(self._writes(groups, opts))
         result = bench.write_results(Path(opts["out"]), {"people": people, "seed": seed}, metrics)
         for name, m in result["metrics"].items():

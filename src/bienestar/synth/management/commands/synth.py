@@ -41,8 +41,22 @@ class Command(BaseCommand):
             help="Agregar una red adicional aunque ya exista otra con otra semilla o tamaño",
         )
         parser.add_argument("--no-progress", action="store_true", help="Sin barra de progreso")
+        parser.add_argument(
+            "--mpi-labelled",
+            metavar="CSV",
+            help="Solo escribir una lista de registros etiquetada para vinculación (issue 14): "
+            "duplicados realistas y no-coincidencias difíciles; no toca la base de datos",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts.get("mpi_labelled"):
+            from pathlib import Path
+
+            from bienestar.synth.mpi_labelled import write_labelled
+
+            count = write_labelled(Path(opts["mpi_labelled"]), opts["people"], opts["seed"])
+            self.stdout.write(f"{count} registros escritos en {opts['mpi_labelled']}")
+            return
         try:
             summary = build_network(
                 people=opts["people"],
