@@ -622,7 +622,6 @@ def _write_stock(stock: Stock, lot_ids: list[int], user_id: int, bar: tqdm) -> d
                 "created_at",
                 "updated_at",
                 "lot_number",
-                "manufacturer",
                 "expiry",
                 "quantity",
                 "facility_id",
@@ -636,7 +635,6 @@ def _write_stock(stock: Stock, lot_ids: list[int], user_id: int, bar: tqdm) -> d
                     lot.received_at,
                     lot.received_at,
                     lot.lot_number,
-                    "",  # unknown (a Django default, not a database one: COPY must name it)
                     lot.expiry,
                     lot.quantity,
                     lot.facility_id,
