@@ -196,8 +196,9 @@ def test_a_published_month_stays_as_published_and_a_correction_is_a_new_version(
     value = PublishedValue.objects.get(publication=first, level="nation", dimension="")
     assert (first.version, value.numerator, value.denominator) == (1, 2, 5)
     # A correction: Pedro's paracetamol prescription was entered in error (cancelled).
+    # (Its validity is over, so the service would refuse to cancel it: the record is fixed directly.)
     Prescription.objects.filter(person=ds.people["pedro"]).update(
-        status="cancelled", updated_at=timezone.now()
+        status="cancelled", cancelled_at=timezone.now(), updated_at=timezone.now()
     )
     refresh()
     assert agg("fill_rate_line", "nation", "MX", ds.m) == (2, 4)
