@@ -9,6 +9,7 @@ to the authentication, which runs before the operation validates its input or do
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,9 @@ _ACCESS_ATTR = "_bienestar_access"
 def declared_access(run: Callable[..., Any]) -> Callable[..., Any]:
     """Ninja "view" decorator: `run` is the operation's bound run method; its `openapi_extra`
     holds the access declaration, put on the request for the authentication to check."""
-    operation = getattr(run, "__self__", None)
+    # Bound to its Operation, unless a per-operation `decorate_view` wrapped it first (functools.wraps
+    # keeps the chain in __wrapped__).
+    operation = getattr(inspect.unwrap(run), "__self__", None)
     access = Access.from_openapi(getattr(operation, "openapi_extra", None))
 
     @functools.wraps(run)

@@ -52,6 +52,11 @@ PARTITIONED: dict[str, Partitioned] = {
 }
 
 
+def utc_today() -> dt.date:
+    """Partitions are UTC months: "this month" is the UTC one, whatever the server's zone."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -144,7 +149,7 @@ def ensure(
 ) -> list[str]:
     """Create every partition from this month (or `since`'s) to `months_ahead` months ahead;
     the names created. Idempotent."""
-    this_month = month_start(today or dt.date.today())
+    this_month = month_start(today or utc_today())
     start = min(this_month, month_start(since)) if since else this_month
     last = add_months(this_month, months_ahead)
     created: list[str] = []
@@ -210,7 +215,7 @@ def convert(
         "AND NOT tgisinternal",
         [table],
     )
-    this_month = month_start(today or dt.date.today())
+    this_month = month_start(today or utc_today())
     oldest = _rows(conn, f'SELECT min("{column}") FROM "{table}"')[0][0]  # noqa: S608 - our names
     first = add_months(this_month, -months_back)
     if oldest is not None:

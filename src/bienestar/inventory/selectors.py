@@ -161,7 +161,7 @@ def stock_ledger(
     """The ledger of a facility (optionally one lot or one key), newest first. Lazy: slice it or
     hand it to a Paginator; `.count()` is one indexed query."""
     require_stock_read(actor, facility)
-    qs = StockMovement.objects.filter(facility=facility).select_related("lot", "medicine")
+    qs = StockMovement.objects.filter(facility=facility).select_related("lot", "medicine", "actor")
     if lot is not None:
         qs = qs.filter(lot=lot)
     if medicine_key:

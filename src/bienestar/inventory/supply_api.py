@@ -437,3 +437,55 @@ def reversal(request: HttpRequest, public_id: UUID, payload: ReversalIn) -> Stat
     row = stock_reverse(actor, movement=movement, reason=payload.reason)
     row.lot = movement.lot
     return Status(201, _movement(row))
+
+
+# --- Replenishment ------------------------------------------------------------------------------
+
+
+class PlanOut(Schema):
+    medicine: str
+    consumption: int
+    prescribed: int
+    days_in_period: int
+    days_stocked: int
+    amc: float | None
+    low_confidence: bool
+    stocked_out: bool
+    on_hand: int
+    in_transit: int
+    months_of_stock: float | None
+    min_qty: float | None
+    max_qty: float | None
+    suggested: int
+    below_min: bool = Field(..., description="Projected stock-out: on hand + in transit < min")
+
+
+@router.get(
+    "/facilities/{key}/replenishment",
+    response=list[PlanOut],
+    summary="AMC adjusted for stock-out days, months of stock, min/max and suggested order per key",
+    openapi_extra=reads("Inventory"),
+)
+def replenishment(
+    request: HttpRequest,
+    key: str = FACILITY_KEY,
+    period_days: int = Query(90, ge=7, le=365),
+) -> list[dict[str, Any]]:
+    from bienestar.inventory.replenishment import replenishment_for
+
+    actor = request_actor(request)
+    plans = replenishment_for(
+        actor,
+        facility=facility_get(actor, key=key, with_opening_hours=False),
+        period_days=period_days,
+    )
+    return [
+        {
+            "medicine": medicine,
+            **{
+                f: getattr(p, f) for f in PlanOut.model_fields if f not in ("medicine", "below_min")
+            },
+            "below_min": p.min_qty is not None and p.on_hand + p.in_transit < p.min_qty,
+        }
+        for medicine, p in plans.items()
+    ]

@@ -13,9 +13,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
-from bienestar.core.partitioning import PARTITIONED, add_months, month_start, partitions_of
+from bienestar.core.partitioning import (
+    PARTITIONED,
+    add_months,
+    month_start,
+    partitions_of,
+    utc_today,
+)
 from bienestar.ops.models import PartitionArchive
 
 # NOM-004-SSA3-2012 (5.4): the clinical record is kept at least five years after the last act.
@@ -47,7 +52,7 @@ def retention_years() -> int:
 def expired(today: dt.date | None = None) -> list[Expired]:
     """Attached monthly partitions whose whole month ended before the retention period."""
     years = retention_years()
-    cutoff = add_months(month_start(today or timezone.localdate()), -12 * years)
+    cutoff = add_months(month_start(today or utc_today()), -12 * years)
     out = []
     for table in PARTITIONED:
         for name, _bounds, _rows in partitions_of(connection, table):

@@ -16,6 +16,7 @@ from bienestar.access.audit import audit_record
 from bienestar.access.models import AuditAction
 from bienestar.households.models import Household, HouseholdMember
 from bienestar.outreach.models import (
+    Flag,
     HouseholdProfile,
     MemberProfile,
     Screening,
@@ -30,10 +31,73 @@ from bienestar.outreach.scope import field_household, field_households, worker_s
 MAX_HOUSEHOLDS = 2_000
 
 
+WORK_FIELDS = (
+    "public_id",
+    "kind",
+    "rule_code",
+    "rule_version",
+    "flag",
+    "priority_score",
+    "status",
+    "due_date",
+    "window_end",
+    "household_id",
+    "household__public_id",
+    "household__address_line",
+    "household__latitude",
+    "household__longitude",
+    "household__territory__code",
+    "person_id",
+    "person__public_id",
+    "person__given_names",
+    "person__first_surname",
+    "sector__code",
+)
+
+
+@dataclass(frozen=True)
+class WorkCode:
+    code: str
+
+
+@dataclass(frozen=True)
+class WorkPerson:
+    public_id: Any
+    given_names: str
+    first_surname: str
+
+
+@dataclass(frozen=True)
+class WorkHousehold:
+    id: int
+    public_id: Any
+    address_line: str
+    latitude: Any
+    longitude: Any
+    territory: WorkCode
+
+
+@dataclass(frozen=True)
+class WorkTask:
+    public_id: Any
+    kind: str
+    rule_code: str
+    rule_version: int
+    flag: str
+    get_flag_display: str
+    priority_score: int
+    status: str
+    due_date: dt.date
+    window_end: dt.date
+    person_id: int | None
+    person: WorkPerson | None
+    sector: WorkCode
+
+
 @dataclass
 class WorkItem:
-    household: Household
-    tasks: list[Task] = field(default_factory=list)
+    household: WorkHousehold
+    tasks: list[WorkTask] = field(default_factory=list)
     overdue: bool = False
     best_flag: str = "routine"
 
@@ -78,27 +142,64 @@ def worklist(
     flag_rank, overdue = _urgency(today)
     tasks = (
         Task.objects.filter(status=TaskStatus.READY, household__in=households.values("id"))
-        .select_related("person", "household", "sector")
         .annotate(flag_rank=flag_rank, overdue_rank=overdue)
         .order_by("flag_rank", "overdue_rank", "-priority_score", "due_date", "id")
     )
     if kind:
         tasks = tasks.filter(kind=kind)
+    # Plain tuples, not model instances: a list of 2,000 households holds ~6,000 tasks, and
+    # building five model objects per row was nine tenths of the time (bench worklist_p95_ms).
+    rows = tasks.values_list(*WORK_FIELDS)
+    flags = dict(Flag.choices)
     grouped: dict[int, WorkItem] = {}
     total = 0
     truncated = False
-    for task in tasks:
+    for row in rows:
+        r = dict(zip(WORK_FIELDS, row, strict=True))
         total += 1
-        item = grouped.get(task.household_id)
+        item = grouped.get(r["household_id"])
         if item is None:
             if len(grouped) >= MAX_HOUSEHOLDS:
                 truncated = True
                 continue
-            item = grouped[task.household_id] = WorkItem(
-                household=task.household, best_flag=task.flag
+            item = grouped[r["household_id"]] = WorkItem(
+                household=WorkHousehold(
+                    id=r["household_id"],
+                    public_id=r["household__public_id"],
+                    address_line=r["household__address_line"],
+                    latitude=r["household__latitude"],
+                    longitude=r["household__longitude"],
+                    territory=WorkCode(code=r["household__territory__code"]),
+                ),
+                best_flag=r["flag"],
             )
-        item.tasks.append(task)
-        item.overdue = item.overdue or task.due_date < today
+        person = (
+            WorkPerson(
+                public_id=r["person__public_id"],
+                given_names=r["person__given_names"],
+                first_surname=r["person__first_surname"],
+            )
+            if r["person_id"]
+            else None
+        )
+        item.tasks.append(
+            WorkTask(
+                public_id=r["public_id"],
+                kind=r["kind"],
+                rule_code=r["rule_code"],
+                rule_version=r["rule_version"],
+                flag=r["flag"],
+                get_flag_display=str(flags.get(r["flag"], r["flag"])),
+                priority_score=r["priority_score"],
+                status=r["status"],
+                due_date=r["due_date"],
+                window_end=r["window_end"],
+                person_id=r["person_id"],
+                person=person,
+                sector=WorkCode(code=r["sector__code"]),
+            )
+        )
+        item.overdue = item.overdue or r["due_date"] < today
     items = list(grouped.values())
     if route:
         items = route_order(items)

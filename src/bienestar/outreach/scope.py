@@ -30,7 +30,11 @@ def worker_sector_ids(actor: Actor) -> QuerySet[TeamSector, Any]:
 
 def worker_sectors(actor: Actor) -> QuerySet[Sector]:
     require(actor, Permission.OUTREACH_FIELD)
-    return Sector.objects.filter(id__in=worker_sector_ids(actor)).select_related("territory")
+    return (
+        Sector.objects.filter(id__in=worker_sector_ids(actor))
+        .select_related("territory")
+        .defer("geometry")
+    )
 
 
 def field_households(actor: Actor) -> QuerySet[Household]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Subquery
 
 from bienestar.access.actor import Actor
 from bienestar.access.audit import audit_record
@@ -122,13 +122,26 @@ def registration_candidates(
     if params is None:
         return out
     ids = candidate_ids(params)
-    curps = PersonIdentifier.objects.filter(system=IdentifierSystem.CURP)
-    people = scoped.filter(id__in=ids).prefetch_related(
-        Prefetch("identifiers", queryset=curps, to_attr="curps")
+    curp_of = PersonIdentifier.objects.filter(
+        person=OuterRef("pk"), system=IdentifierSystem.CURP
+    ).values("value")[:1]
+    people = (
+        scoped.select_related(None)
+        .filter(id__in=ids)
+        .annotate(curp_value=Subquery(curp_of))
+        .only(
+            "id",
+            "public_id",
+            "given_names",
+            "first_surname",
+            "second_surname",
+            "sex",
+            "birth_date",
+        )
     )
     scored = []
     for person in people:
-        curp = person.curps[0].value if person.curps else ""  # type: ignore[attr-defined]
+        curp = person.curp_value or ""  # type: ignore[attr-defined]
         existing = matching.Record(
             given_names=person.given_names,
             first_surname=person.first_surname,

@@ -17,7 +17,7 @@ import csv
 import datetime as dt
 import math
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +50,7 @@ def _table() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     return {k: frozenset(v) for k, v in nicknames.items()}, abbreviations
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower case, accents removed (ñ kept as n), only letters and single spaces."""
     out = []
@@ -62,13 +63,18 @@ def fold(text: str) -> str:
 
 def name_words(text: str) -> list[str]:
     """Folded words without particles, abbreviations expanded."""
+    return list(_name_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _name_words(text: str) -> tuple[str, ...]:
     _nick, abbreviations = _table()
     words = []
     for word in fold(text).split():
         if word in PARTICLES:
             continue
         words.extend(abbreviations.get(word, word).split())
-    return words
+    return tuple(words)
 
 
 def _formal_options(word: str) -> list[list[str]]:
@@ -76,6 +82,7 @@ def _formal_options(word: str) -> list[list[str]]:
     return [f.split() for f in sorted(nicknames.get(word, ()))]
 
 
+@lru_cache(maxsize=65536)
 def given_forms(text: str) -> list[tuple[str, ...]]:
     """Every reading of a given name with each nickname replaced by a formal name it stands for."""
     forms: list[list[str]] = [[]]
@@ -85,6 +92,7 @@ def given_forms(text: str) -> list[tuple[str, ...]]:
     return [tuple(f) for f in forms]
 
 
+@lru_cache(maxsize=65536)
 def similarity(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
@@ -199,7 +207,11 @@ class Record:
 class Match:
     probability: float
     levels: dict[str, str]
-    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        """In the active language; computed only for the candidates shown."""
+        return _reasons(self.levels)
 
     @property
     def band(self) -> str:
@@ -224,7 +236,7 @@ def compare(typed: Record, existing: Record) -> Match:
         else ("same" if typed.sex == existing.sex else "different"),
     }
     score = PRIOR + sum(WEIGHTS[k][v] for k, v in levels.items())
-    return Match(probability=1 / (1 + math.exp(-score)), levels=levels, reasons=_reasons(levels))
+    return Match(probability=1 / (1 + math.exp(-score)), levels=levels)
 
 
 def _reasons(levels: dict[str, str]) -> list[str]:

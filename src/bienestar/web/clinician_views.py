@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission
-from bienestar.clinical import schedule, vitals
+from bienestar.clinical import schedule, thresholds, vitals
 from bienestar.clinical.models import Encounter, EncounterStatus, Observation
 from bienestar.clinical.selectors import (
     encounter_timeline,
@@ -87,6 +87,15 @@ class VitalValue:
     value: str
     unit: str
     at: Any = None
+    flag: thresholds.Flag | None = None
+
+
+def _flagged(
+    rows: list[VitalValue], values: dict[str, Decimal], known: tuple[bool, bool]
+) -> list[VitalValue]:
+    """The rows with their abnormal-value flags (`clinical.thresholds`, the one set of cut-offs)."""
+    found = thresholds.flags(values, hypertensive=known[0], diabetic=known[1])
+    return [replace(row, flag=found.get(row.key)) for row in rows]
 
 
 def _short_label(key: str) -> str:
@@ -102,7 +111,9 @@ def _number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _vital_values(values: dict[str, Decimal]) -> list[VitalValue]:
+def _vital_values(
+    values: dict[str, Decimal], known: tuple[bool, bool] = (False, False)
+) -> list[VitalValue]:
     """An encounter's vitals for display; systolic and diastolic shown as one "130/85 mmHg"."""
     out = []
     if "systolic" in values and "diastolic" in values:
@@ -119,10 +130,12 @@ def _vital_values(values: dict[str, Decimal]) -> list[VitalValue]:
             continue
         spec = vitals.VITALS[key]
         out.append(VitalValue(key, _short_label(key), _number(values[key]), spec.display_unit))
-    return out
+    return _flagged(out, values, known)
 
 
-def _latest(latest: dict[str, Observation]) -> list[VitalValue]:
+def _latest(
+    latest: dict[str, Observation], known: tuple[bool, bool] = (False, False)
+) -> list[VitalValue]:
     out = []
     sys_obs, dia_obs = latest.get("systolic"), latest.get("diastolic")
     if sys_obs is not None and dia_obs is not None and sys_obs.value and dia_obs.value:
@@ -149,7 +162,8 @@ def _latest(latest: dict[str, Observation]) -> list[VitalValue]:
                 obs.effective_at,
             )
         )
-    return out
+    values = {key: obs.value for key, obs in latest.items() if obs.value is not None}
+    return _flagged(out, values, known)
 
 
 @dataclass(frozen=True)
@@ -167,7 +181,9 @@ def _encounter_rows(actor: Actor, encounters: list[Encounter]) -> list[Encounter
         EncounterRow(
             encounter=e,
             diagnoses=list(e.conditions.all()),
-            vitals=_vital_values(vitals_of(e)),
+            vitals=_vital_values(
+                vitals_of(e), thresholds.known_conditions([c.code_id for c in e.conditions.all()])
+            ),
             # A prescription takes its encounter's facility; linking one to another unit's
             # encounter would count it in that unit's fill rate.
             can_prescribe=may_prescribe
@@ -221,6 +237,7 @@ def patient_chart_page(request: HttpRequest, actor: Actor, public_id: uuid.UUID)
     )
     rows = _encounter_rows(actor, chart.encounters.items)
     bp_chart, glucose_chart = _charts(chart.bp_series, chart.glucose_series)
+    known = thresholds.known_conditions([c.code_id for c in chart.problems])
     today = timezone.localdate()
     statuses = dict(PrescriptionStatus.choices)
     shown = [d for d in chart.schedule if d.status != schedule.DoseStatus.NOT_APPLICABLE]
@@ -239,7 +256,7 @@ def patient_chart_page(request: HttpRequest, actor: Actor, public_id: uuid.UUID)
         "timeline_page": 1,
         "timeline_has_more": chart.encounters.has_more,
         "just_recorded": _just_recorded(request.GET.get("consulta"), rows),
-        "latest": _latest(chart.latest_vitals),
+        "latest": _latest(chart.latest_vitals, known),
         "bp_chart": bp_chart,
         "glucose_chart": glucose_chart,
         "bp_points": list(reversed(chart.bp_series)),

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
@@ -26,6 +26,9 @@ SEARCH_FIRST = {Role.CLINICIAN, Role.PHARMACIST, Role.OUTREACH_MANAGER, Role.FAC
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     user = actor.user
     role = actor.role
+    if role == Role.PHARMACIST and actor.can(Permission.DISPENSE) and user and user.facility_id:
+        # The pharmacist's work is the queue of prescriptions to fill, the code box on top.
+        return redirect("pharmacy_home")
     context: dict[str, Any] = {
         "role": role if role in Role.values else "",
         "search_first": role in SEARCH_FIRST and actor.can(Permission.PERSON_READ),

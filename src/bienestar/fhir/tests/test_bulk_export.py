@@ -86,7 +86,7 @@ def test_system_export_runs_in_the_background_and_every_line_validates(
         assert response.status_code == 202
         assert response.json()["resourceType"] == "OperationOutcome"
         status_url = response["Content-Location"]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while True:
             status = raw_get(client, status_url)
             if status.status_code != 202:

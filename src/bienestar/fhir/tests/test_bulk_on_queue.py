@@ -26,7 +26,12 @@ from bienestar.jobs.models import Job, JobStatus
 from bienestar.jobs.testing import Worker, clear_queue, wait_for
 from bienestar.people.models import Person
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# Real worker processes start slowly on a loaded machine.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(600),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +79,7 @@ def test_an_export_whose_worker_is_killed_is_retried_and_done_once(users, record
         # Killed in the middle: some types written, not all.
         wait_for(
             lambda: Job.objects.get(pk=job_id).progress_done >= 2,
-            timeout=120,
+            timeout=200,
             what=f"the export to progress: {victim.output()}",
         )
         victim.kill()
@@ -135,7 +140,7 @@ def test_an_import_whose_worker_is_killed_is_retried_and_every_row_lands_once(
     try:
         wait_for(
             lambda: (ImportJob.objects.first() or ImportJob(batches=0)).batches >= 6,
-            timeout=120,
+            timeout=200,
             what=f"the import to progress: {victim.output()}",
         )
         victim.kill()

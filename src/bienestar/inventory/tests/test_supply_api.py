@@ -196,3 +196,19 @@ def test_openapi_declares_the_supply_operations(supply):
     doc = ApiClient(None).get("/api/openapi.json").json()
     supply_paths = [p for p in doc["paths"] if p.startswith("/api/supply/")]
     assert len(supply_paths) >= 10
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 401), ("almacen_hgo", 403), ("outreach_manager", 403), ("pharmacist", 200)],
+)
+def test_replenishment_matrix(supply, who, status):
+    receive(supply.net.actor("pharmacist"), supply.net.centre, METFORMIN, 10)
+    response = api(supply, who).get(
+        f"{URL}facilities/{supply.net.centre.clues}/replenishment", {"period_days": 30}
+    )
+    assert response.status_code == status, response.content
+    if status == 200:
+        [row] = response.json()
+        # Stocked every day of the period? No: received today, so 0 days stocked before it.
+        assert row["medicine"] == METFORMIN and row["on_hand"] == 10 and row["stocked_out"]

@@ -272,28 +272,41 @@ WHERE kind = 'dispense' AND at >= %s AND at < %s GROUP BY 1, 2
 
 
 def replenishment(period_days: int = 90) -> dict[str, Metric]:
+    """The run over the `period_days` ending on the day of the latest dispense in the ledger (the
+    synthetic activity may end before today), so that consumption and stock-out days are real."""
     from bienestar.inventory.replenishment import replenishment_run
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT facility_id FROM inventory_lot")
         facility_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT max(at) FROM inventory_stockmovement WHERE kind = 'dispense'")
+        latest = cursor.fetchone()[0]
+    end = timezone.localtime(latest).date() if latest else timezone.localdate()
     start = time.perf_counter()
-    plans = replenishment_run(facility_ids=facility_ids, period_days=period_days)
+    plans = replenishment_run(facility_ids=facility_ids, end=end, period_days=period_days)
     elapsed = time.perf_counter() - start
-    end = timezone.now()
-    begin = end - dt.timedelta(days=period_days)
+    begin = end - dt.timedelta(days=period_days - 1)
     start = time.perf_counter()
     with raw_connection() as conn:
-        rows = conn.execute(_CONSUMPTION, [begin, end]).fetchall()
+        rows = conn.execute(
+            _CONSUMPTION,
+            [
+                dt.datetime.combine(begin, dt.time(), tzinfo=timezone.get_current_timezone()),
+                dt.datetime.combine(
+                    end + dt.timedelta(days=1), dt.time(), tzinfo=timezone.get_current_timezone()
+                ),
+            ],
+        ).fetchall()
     baseline = time.perf_counter() - start
     return {
         "replenishment_run_s": metric(
             elapsed,
             "s",
             baseline,
-            f"every key at every stocked facility: {len(plans)} plans at {len(facility_ids)} "
-            f"facilities over {period_days} days (AMC adjusted by stock-out days from end-of-day "
-            f"stock of every lot, prescribed demand, on hand, in transit, min/max, suggested); "
+            f"every key at every stocked facility: {len(plans)} plans at {len(facility_ids)} facilities over "
+            f"the {period_days} days ending {end} (latest dispense; AMC adjusted by stock-out days "
+            f"from end-of-day stock of every lot, prescribed demand, on hand, in transit, min/max, "
+            f"suggested; {sum(1 for p in plans.values() if p.consumption)} with consumption); "
             f"baseline: one SQL aggregate of the same dispensing ({len(rows)} rows)",
         )
     }

@@ -30,6 +30,10 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
     ):
         items.append((reverse("agenda_day"), _("Agenda"), "agenda"))
         items.append((reverse("referrals_received"), _("Referencias"), "referrals"))
+    if actor.can(Permission.OUTREACH_FIELD):
+        items.append((reverse("outreach:worklist"), _("Mi trabajo"), "outreach"))
+    if actor.can(Permission.OUTREACH_PLAN):
+        items.append((reverse("outreach:planner"), _("Territorios"), "outreach"))
     if actor.can(Permission.PERSON_READ):
         items.append((reverse("person_search"), _("Personas"), "people"))
     if actor.can(Permission.DISPENSE):
@@ -143,6 +147,17 @@ def change_action(action: str) -> str:
 @register.filter
 def role_label(role: str) -> str:
     return str(Role(role).label) if role in Role.values else role
+
+
+@register.filter
+def user_label(user: Any) -> str:
+    """A user as people know them: full name and role ("Pedro Sánchez · Farmacia"), not the
+    username (which shows only when no name was recorded)."""
+    if user is None:
+        return ""
+    name = (user.get_full_name() or "").strip() or user.get_username()
+    role = getattr(user, "role", "")
+    return f"{name} · {Role(role).label}" if role in Role.values else name
 
 
 @register.filter

@@ -232,3 +232,13 @@ def test_static_assets_are_local(client_for, users):
     assert "/static/web/vendor/htmx.min.js" in body
     assert "/static/web/css/app.css" in body
     assert "http://" not in body and "https://" not in body
+
+
+def test_a_pharmacist_of_a_pharmacy_lands_on_the_queue(client_for, users, geo):
+    users["pharmacist"].facility = FacilityFactory(territory=geo["oaxaca_centro"])
+    users["pharmacist"].save()
+
+    response = client_for(users["pharmacist"]).get(reverse("home"), follow=True)
+
+    assert response.redirect_chain == [(reverse("pharmacy_home"), 302)]
+    assert 'name="codigo"' in response.content.decode()

@@ -54,6 +54,9 @@ ALL_METRICS = [
     # Issue 15: scheduling.
     "slot_search_p95_ms",
     "booking_per_s",
+    # Issue 12: outreach.
+    "worklist_p95_ms",
+    "visit_submit_per_s",
 ]
 GROUPS = (
     "synth",
@@ -66,6 +69,7 @@ GROUPS = (
     "soak",
     "jobs",
     "scheduling",
+    "outreach",
     "supply",
 )
 
@@ -266,6 +270,11 @@ class Command(BaseCommand):
 
             self._step("scheduling: slot search and booking under contention")
             metrics.update(scheduling_metrics(opts["samples"], min(opts["dispense_seconds"], 10)))
+        if "outreach" in groups:
+            from bienestar.ops.bench.outreach import outreach_metrics
+
+            self._step("outreach: a gestor's work list (2,000 households) and visit submission")
+            metrics.update(outreach_metrics(opts["samples"], min(opts["dispense_seconds"], 10)))
         if "jobs" in groups:
             from bienestar.ops.bench.jobs import job_queue
 
