@@ -12,7 +12,7 @@ indicators count distinct subjects. Nation, state, municipality and unit are gro
 each in total and by each disaggregation, so a national figure is always Σ num ÷ Σ den.
 
 DuckDB reads PostgreSQL through a COPY extract rather than its `postgres` extension, which it
-downloads at run time (not available offline); see docs/adr/0012-indicator-engine.md.
+downloads at run time (not available offline); see docs/adr/0015-indicator-engine.md.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ What counts as "since the last run": rows whose id is above the previous run's w
 tables are append-mostly and their ids come from sequences), and rows of mutable tables whose
 `updated_at` is after the previous run started. A transaction still open when a run reads its
 watermark and committing later with a lower id would be missed until the next full rebuild (run
-nightly); see docs/adr/0012-indicator-engine.md.
+nightly); see docs/adr/0015-indicator-engine.md.
 """
 
 from __future__ import annotations
