@@ -332,7 +332,7 @@ class AffiliationEndIn(Schema):
 
 
 class AffiliationOut(Schema):
-    id: UUID
+    public_id: UUID
     scheme: str
     insurer: str
     member_number: str
@@ -345,7 +345,7 @@ class AffiliationOut(Schema):
 
 def _affiliation(a: PersonAffiliation) -> dict[str, Any]:
     return {
-        "id": a.public_id,
+        "public_id": a.public_id,
         "scheme": a.scheme,
         "insurer": a.insurer,
         "member_number": a.member_number,

@@ -177,9 +177,9 @@ def test_api_record_matrix(users, jose, who, status):
         assert response.json()["scheme"] == "imss"
         assert response.json()["recorded_by"] == "clinician"
         listed = api.get(f"/api/people/{jose.public_id}/affiliations").json()
-        assert [a["id"] for a in listed] == [response.json()["id"]]
+        assert [a["public_id"] for a in listed] == [response.json()["public_id"]]
         ended = api.post(
-            f"/api/people/{jose.public_id}/affiliations/{listed[0]['id']}/end",
+            f"/api/people/{jose.public_id}/affiliations/{listed[0]['public_id']}/end",
             {"end": "2021-01-01"},
         )
         assert ended.status_code == 200 and ended.json()["end"] == "2021-01-01"
