@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from bienestar.access.models import User
+from bienestar.indicators.demo import queue_indicator_refresh
 from bienestar.jobs.worker_process import start_worker
 from bienestar.ops.demo_users import ensure_demo_users
 from bienestar.synth.agenda import seed_demo_agenda
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING("4/4 Usuarios de demostración"))
         logins, password = ensure_demo_users()
         seed_demo_agenda(User.objects.get(username="medico"), seed=opts["seed"])
+        queue_indicator_refresh(User.objects.get(username="central"))
         url = f"http://127.0.0.1:{opts['port']}"
         self.stdout.write("")
         self.stdout.write(
