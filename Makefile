@@ -38,6 +38,7 @@ BENCH_SIZES ?= 100000 1000000
 BENCH_SOAK ?= 600
 
 bench: $(SYNCED)
+	@bench/install-tools.sh
 	@set -e; for n in $(BENCH_SIZES); do \
 	  case $$n in \
 	    100000) $(BIN)/bienestar bench --soak $(BENCH_SOAK) ;; \

@@ -175,7 +175,7 @@ def test_clinic_to_pharmacy_journey(page: Any, geo: dict[str, Any], centre: Any,
     assert "Salida por surtimiento" in newest.inner_text()
     assert newest.get_by_test_id("movement-quantity").inner_text() == "\N{MINUS SIGN}20"
     assert newest.get_by_test_id("movement-balance").inner_text() == "0"
-    assert "farmacia" in newest.inner_text()
+    assert "Rosa · Farmacia" in newest.inner_text()  # the person and role, not the username
     movement = StockMovement.objects.get(kind=MovementKind.DISPENSE)
     assert (movement.quantity, movement.balance_after, movement.actor_username) == (
         -20,

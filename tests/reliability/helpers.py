@@ -132,7 +132,7 @@ def build_world(geo: dict[str, Any], users: dict[str, Any]) -> World:
         net.actor("pharmacist"),
         prescription=prescription,
         pharmacy=net.centre,
-        lines=fill(prescription, (30, "out_of_stock"), (0, "out_of_stock")),
+        lines=fill(prescription, (30, "patient_declined"), (0, "patient_declined")),
     )
     prescription.refresh_from_db()
     return World(

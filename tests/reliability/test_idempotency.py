@@ -55,11 +55,11 @@ def test_same_key_twice_records_one_dispense(rx):
     net, person = rx
     p = prescribe(net, person, line(METFORMIN, 60))
     client = KeyClient(net.users["pharmacist"])
-    first = client.post_key(URL.format(p.public_id), body(p, 20, "out_of_stock"), "k-1")
+    first = client.post_key(URL.format(p.public_id), body(p, 20, "patient_declined"), "k-1")
     assert first.status_code == 201, first.content
     assert "Idempotent-Replayed" not in first.headers
     after_first = state()
-    again = client.post_key(URL.format(p.public_id), body(p, 20, "out_of_stock"), "k-1")
+    again = client.post_key(URL.format(p.public_id), body(p, 20, "patient_declined"), "k-1")
     assert again.status_code == 201, again.content
     assert again.headers["Idempotent-Replayed"] == "true"
     assert len(again.json()["dispenses"]) == 1
@@ -96,7 +96,7 @@ def test_keys_of_different_users_never_meet(rx):
     p = prescribe(net, person, line(METFORMIN, 10))
     first = KeyClient(net.users["pharmacist"])
     assert (
-        first.post_key(URL.format(p.public_id), body(p, 4, "out_of_stock"), "same").status_code
+        first.post_key(URL.format(p.public_id), body(p, 4, "patient_declined"), "same").status_code
         == 201
     )
     # Another pharmacist of the same pharmacy with the same key dispenses anew.
@@ -146,7 +146,7 @@ def test_copies_sent_at_the_same_instant_record_one_dispense(geo, users):
     net = build_network(geo, users)
     receive(net.actor("pharmacist"), net.centre, METFORMIN, 1000)
     p = prescribe(net, PersonFactory(territory=geo["oaxaca_centro"]), line(METFORMIN, 60))
-    data = body(p, 15, "out_of_stock")
+    data = body(p, 15, "patient_declined")
     client = KeyClient(net.users["pharmacist"])
     barrier = threading.Barrier(4)
     statuses: list[tuple[int, str]] = []
@@ -178,13 +178,13 @@ def test_same_key_with_another_body_is_422_and_dispenses_nothing(rx):
     net, person = rx
     p = prescribe(net, person, line(METFORMIN, 60))
     client = KeyClient(net.users["pharmacist"])
-    first = client.post_key(URL.format(p.public_id), body(p, 2, "out_of_stock"), "k-body")
+    first = client.post_key(URL.format(p.public_id), body(p, 2, "patient_declined"), "k-body")
     assert first.status_code == 201, first.content
     before = state()
 
     for other in (
-        body(p, 3, "out_of_stock"),  # another quantity
-        body(p, 2, "patient_declined"),  # the same quantity, another reason
+        body(p, 3, "patient_declined"),  # another quantity
+        body(p, 2, "prescriber_changed"),  # the same quantity, another reason
     ):
         again = client.post_key(URL.format(p.public_id), other, "k-body")
         assert again.status_code == 422, again.content
@@ -200,7 +200,7 @@ def test_same_key_with_another_body_is_422_and_dispenses_nothing(rx):
     assert [pl.dispensed_quantity for pl in p.lines.all()] == [2]
 
     # The same body again is still the original answer.
-    same = client.post_key(URL.format(p.public_id), body(p, 2, "out_of_stock"), "k-body")
+    same = client.post_key(URL.format(p.public_id), body(p, 2, "patient_declined"), "k-body")
     assert same.status_code == 201, same.content
     assert same.headers["Idempotent-Replayed"] == "true"
     assert [d["public_id"] for d in same.json()["dispenses"]] == [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("territorial/", include("bienestar.outreach.urls")),
     path("trabajos/", include("bienestar.jobs.urls")),
     path("agenda/", include("bienestar.scheduling.urls")),
+    path("indicadores/", include("bienestar.indicators.urls")),
     path("referencias/", include("bienestar.referrals.urls")),
     path("", include("bienestar.people.urls")),
     path("", include("bienestar.inventory.urls")),

@@ -51,7 +51,7 @@ class Lot(BaseModel):
     lot_number = models.CharField(max_length=40)
     expiry = models.DateField(help_text=_("Caducidad: utilizable hasta ese día inclusive"))
     quantity = models.IntegerField(default=0, help_text=_("Existencia en unidades"))
-    manufacturer = models.CharField(max_length=120, blank=True, default="")
+    manufacturer = models.CharField(max_length=120, blank=True, default="", db_default="")
     status = models.CharField(
         max_length=12,
         choices=LotStatus.choices,

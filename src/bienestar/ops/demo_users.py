@@ -37,12 +37,31 @@ def demo_password() -> str:
 
 
 def _pick_health_centre() -> Facility | None:
-    """The health centre serving the most synthetic patients, preferring a real IMSS-Bienestar
-    centre of Hidalgo (the state whose full CLUES catalogue is loaded)."""
+    """The Hidalgo health centre with the most prescriptions waiting today; else the one serving the
+    most synthetic patients, preferring a real IMSS-Bienestar centre of Hidalgo (the state whose
+    full CLUES catalogue is loaded)."""
     from django.db.models import Count
+    from django.utils import timezone
 
+    from bienestar.prescribing.models import DISPENSABLE, Prescription
     from bienestar.synth.models import SynthProfile
 
+    # First the Hidalgo centre with the most prescriptions waiting today, so that the pharmacist's
+    # queue is not empty when the demo opens.
+    waiting = (
+        Prescription.objects.filter(
+            status__in=DISPENSABLE,
+            valid_until__gte=timezone.localdate(),
+            facility__facility_type=FacilityType.HEALTH_CENTRE,
+            facility__territory__path__startswith="MX.13.",
+        )
+        .values("facility")
+        .annotate(n=Count("id"))
+        .order_by("-n", "facility")
+        .first()
+    )
+    if waiting is not None:
+        return Facility.objects.select_related("territory").get(pk=waiting["facility"])
     served = (
         SynthProfile.objects.filter(facility__facility_type=FacilityType.HEALTH_CENTRE)
         .values("facility")

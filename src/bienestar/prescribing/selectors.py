@@ -25,7 +25,7 @@ from bienestar.access.errors import Forbidden, OutOfScope
 from bienestar.access.models import AuditAction
 from bienestar.access.permissions import require
 from bienestar.access.roles import Permission
-from bienestar.clinical.models import Encounter
+from bienestar.clinical.models import Condition, Encounter
 from bienestar.core.errors import ValidationFailed
 from bienestar.facilities.models import Facility
 from bienestar.inventory.models import StockMovement
@@ -55,6 +55,7 @@ __all__ = [
     "fill_rate_by_facility",
     "person_for_prescribing",
     "prescription_by_code",
+    "prescription_diagnoses",
     "prescription_dispenses",
     "prescription_for_change",
     "prescription_for_dispensing",
@@ -335,6 +336,19 @@ def prescription_lines_by_public_id(
     if missing:
         raise ValidationFailed(_("El renglón no pertenece a esta receta."), field="line")
     return found
+
+
+def prescription_diagnoses(prescription: Prescription) -> list[Condition]:
+    """The diagnoses (CIE-10) of the encounter a prescription was written in, principal first: a
+    Mexican prescription carries them. For a prescription already read through `prescription_get`
+    (which audited the read); [] when it was written outside an encounter."""
+    if prescription.encounter_id is None:
+        return []
+    return list(
+        Condition.objects.filter(encounter_id=prescription.encounter_id)
+        .select_related("code")
+        .order_by("rank", "id")
+    )
 
 
 def prescription_refetch(prescription: Prescription) -> Prescription:

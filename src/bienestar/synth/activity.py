@@ -237,16 +237,21 @@ class Planner:
     def __init__(
         self,
         *,
-        seed: int,
+        seed: int | str,
         as_of: dt.date,
         months: int,
         codes: CodeBook,
         medicines: set[str],
         doctors: dict[int, list[int]],
         tz: ZoneInfo,
+        start: dt.date | None = None,
+        reference: dt.date | None = None,
     ) -> None:
+        # The window is [start, as_of]; a top-up passes its own start (the day after the last one)
+        # and the network's reference date, on which the profiles (pregnancy weeks) are stated.
         self.as_of = as_of
-        self.start = _months_back(as_of, months)
+        self.start = start if start is not None else _months_back(as_of, months)
+        self.reference = reference if reference is not None else as_of
         self.months = months
         self.codes = codes
         self.medicines = medicines
@@ -293,7 +298,7 @@ class Planner:
     def _lmp(self, p: Patient) -> dt.date | None:
         if p.pregnancy_weeks is None:
             return None
-        return self.as_of - dt.timedelta(weeks=p.pregnancy_weeks)
+        return self.reference - dt.timedelta(weeks=p.pregnancy_weeks)
 
     def _pregnant_on(self, p: Patient, day: dt.date) -> bool:
         lmp = self._lmp(p)
@@ -420,7 +425,7 @@ class Planner:
         young = self._age(p, lmp) < 16
         while True:
             day = _weekday(lmp + dt.timedelta(days=weeks * 7 + rng.randint(-2, 2)))
-            if day > self.as_of:
+            if day > self.as_of or weeks > 41:  # a top-up long after the reference date
                 break
             if day >= self.start:
                 self._prenatal_visit(p, day, doctor, young=young)

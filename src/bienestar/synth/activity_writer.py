@@ -43,6 +43,7 @@ from bienestar.synth.activity import (
     load_doctors,
     load_patients,
 )
+from bienestar.synth.immunizations import write_allergies, write_immunizations
 from bienestar.synth.models import SynthFacility, SynthFacilityRole, SynthRun
 from bienestar.synth.pharmacy import Stock, simulate
 from bienestar.synth.writer import copy_rows, reserve_ids
@@ -115,11 +116,22 @@ def _unique_codes(plan: Plan, planner: Planner) -> None:
 
 
 def write_activity(
-    *, run: SynthRun, months: int = DEFAULT_MONTHS, progress: bool = False
+    *,
+    run: SynthRun,
+    months: int = DEFAULT_MONTHS,
+    progress: bool = False,
+    start: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """Plan, simulate and write `months` of activity for the run's people (see the module
-    docstring). Returns the row counts and the provenance note for `SynthRun.summary`."""
+    docstring). Returns the row counts and the provenance note for `SynthRun.summary`.
+
+    A top-up passes `start` and `as_of`: the window is then [start, as_of] (the days after the
+    network's last activity), drawn from its own random streams so that it neither repeats the
+    first window's draws nor depends on when the earlier windows were written."""
     started = time.perf_counter()
+    until = as_of or run.as_of
+    seed: int | str = run.seed if start is None else f"{run.seed}/top-up/{start.isoformat()}"
     note: dict[str, Any] = {"months": months, "provenance": PROVENANCE}
     if months <= 0:
         note["skipped"] = "months=0"
@@ -135,13 +147,15 @@ def write_activity(
     pharmacies = _pharmacies(run)
     patients = load_patients(run.id)
     planner = Planner(
-        seed=run.seed,
-        as_of=run.as_of,
+        seed=seed,
+        as_of=until,
         months=months,
         codes=codes,
         medicines=medicines,
         doctors=load_doctors([fid for fid, _label in pharmacies]),
         tz=tz,
+        start=start,
+        reference=run.as_of,
     )
     for patient in tqdm(patients, desc="actividad", unit="pers", disable=not progress):
         planner.add(patient)
@@ -151,17 +165,34 @@ def write_activity(
         prescriptions=plan.prescriptions,
         facilities=pharmacies,
         start=planner.start,
-        as_of=run.as_of,
-        seed=run.seed,
+        as_of=until,
+        seed=seed,
         tz=tz,
         taken_lots=_taken_lots([fid for fid, _label in pharmacies]),
     )
     planned_at = time.perf_counter()
-    counts = _write(plan, stock, user_id=system_user().id, as_of=run.as_of, progress=progress)
+    user_id = system_user().id
+    counts = _write(plan, stock, user_id=user_id, as_of=until, progress=progress)
+    counts.update(
+        write_immunizations(
+            run=run,
+            patients=patients,
+            start=planner.start,
+            until=until,
+            user_id=user_id,
+            history=start is None,
+        )
+    )
+    if start is None:
+        counts.update(
+            write_allergies(
+                run=run, patients=patients, start=planner.start, until=until, user_id=user_id
+            )
+        )
     note.update(
         {
             "from": planner.start.isoformat(),
-            "to": run.as_of.isoformat(),
+            "to": until.isoformat(),
             "recorded_by": SYSTEM_USERNAME,
             "fill_rate": fill_rate_spread(plan),
             "seconds": {

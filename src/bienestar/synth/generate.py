@@ -7,7 +7,11 @@ Guarantees:
   finished in that same transaction, so an interrupted run leaves nothing behind. A run found
   unfinished (which only a crash of a future resumable version could leave) is removed first.
 - Idempotent: if a finished network with the same seed, size and `as_of` exists, nothing is written
-  and the summary says so (activity included: `months` is not part of a network's identity). A
+  and the summary says so (activity included: `months` is not part of a network's identity).
+- Top-up: asked again with the same seed and size and a later `as_of` (the demo re-run on a later
+  day), the existing network gets the activity of the missing days, from the day after its last
+  activity to `as_of`, from streams of its own (activity_writer.write_activity), and the run's
+  summary lists each top-up; an earlier `as_of` is refused like a different network. A
   different seed or size is refused unless `add=True`, because the demo, indicators and benchmarks
   assume one network per database; with `add=True` a further network is generated beside the
   existing ones (its identifiers stay unique; already staffed facilities are reused as they are).
@@ -78,9 +82,20 @@ class NetworkSummary:
     discarded_unfinished: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    topped_up_from: dt.date | None = None
 
     @property
     def message(self) -> str:
+        if self.topped_up_from is not None:
+            parts = ", ".join(f"{k}={v}" for k, v in self.counts.items())
+            return _(
+                "Actividad sintética completada del %(start)s al %(end)s en %(s).1f s: %(parts)s"
+            ) % {
+                "start": self.topped_up_from.isoformat(),
+                "end": self.as_of.isoformat(),
+                "s": self.seconds,
+                "parts": parts,
+            }
         if self.skipped:
             return _(
                 "Ya existe una red sintética con semilla %(seed)s y %(people)s personas; no se generó nada."
@@ -121,11 +136,26 @@ def build_network(
         summary.discarded_unfinished = cleanup.discard_unfinished()
         finished = list(SynthRun.objects.filter(finished_at__isnull=False).order_by("id"))
         same = next(
-            (r for r in finished if (r.seed, r.people, r.as_of) == (seed, people, as_of)), None
+            (
+                r
+                for r in finished
+                if (r.seed, r.people) == (seed, people)
+                and r.as_of <= as_of
+                and (r.as_of == as_of or activity_until(r) is not None)
+            ),
+            None,
         )
         if same is not None:
-            summary.run_id, summary.skipped = same.id, True
-            summary.counts = dict(same.summary.get("counts", {}))
+            summary.run_id = same.id
+            until = activity_until(same)
+            if until is None or until >= as_of:
+                summary.skipped = True
+                summary.counts = dict(same.summary.get("counts", {}))
+                return summary
+            _top_up(
+                same, summary, since=until + dt.timedelta(days=1), months=months, progress=progress
+            )
+            summary.seconds = round(time.perf_counter() - started, 1)
             return summary
         if finished and not add:
             other = finished[-1]
@@ -174,6 +204,34 @@ def build_network(
             },
         )
     return summary
+
+
+def activity_until(run: SynthRun) -> dt.date | None:
+    """The last day of the run's synthetic activity (its first window or its latest top-up)."""
+    windows = [run.summary.get("activity", {}), *run.summary.get("top_ups", [])]
+    ends = [dt.date.fromisoformat(w["to"]) for w in windows if w.get("to")]
+    return max(ends) if ends else None
+
+
+def _top_up(
+    run: SynthRun, summary: NetworkSummary, *, since: dt.date, months: int, progress: bool
+) -> None:
+    """Write the activity of the days [since, summary.as_of] for an existing network (a later run of
+    the demo), inside the caller's transaction, and note it in the run's summary."""
+    counts, note = write_activity(
+        run=run, months=max(months, 1), progress=progress, start=since, as_of=summary.as_of
+    )
+    note["counts"] = counts
+    run.summary = {**run.summary, "top_ups": [*run.summary.get("top_ups", []), note]}
+    run.save(update_fields=["summary"])
+    summary.counts, summary.topped_up_from = counts, since
+    audit_record(
+        Actor.system("cli"),
+        action=AuditAction.UPDATE,
+        resource_type="SynthRun",
+        resource_id=str(run.id),
+        query={"top_up": [since.isoformat(), summary.as_of.isoformat()], "counts": counts},
+    )
 
 
 def _generate(run: SynthRun, *, progress: bool, now: dt.datetime) -> dict[str, int]:

@@ -42,6 +42,9 @@ from bienestar.synth.activity import PlannedPrescription, fast_uuid
 PROGRAMME_SHARE = 0.55
 PROGRAMME_RELIABILITY = (0.93, 1.0)
 LEGACY_RELIABILITY = (0.3, 0.85)
+# Prescriptions of the last WAITING_DAYS not yet taken to the pharmacy, in this share.
+WAITING_DAYS = 3
+WAITING_SHARE = 0.6
 NO_SHOW = 0.02
 # Chance that a patient owed units comes back after the next delivery (first time, second time).
 RETURN_SHARE = (0.8, 0.5)
@@ -106,7 +109,7 @@ class Pharmacy:
         prescriptions: list[PlannedPrescription],
         start: dt.date,
         as_of: dt.date,
-        seed: int,
+        seed: int | str,
         tz: ZoneInfo,
         stock: Stock,
         taken_lots: set[tuple[int, str, str]],
@@ -115,12 +118,19 @@ class Pharmacy:
         self.start, self.as_of, self.tz = start, as_of, tz
         self.stock = stock
         self.taken_lots = taken_lots
-        self.rng = random.Random(f"bienestar.synth/{seed}/pharmacy/{label}")
+        self.rng_label = f"bienestar.synth/{seed}/pharmacy/{label}"
+        self.rng = random.Random(self.rng_label)
         self.ids = random.Random(f"bienestar.synth/{seed}/pharmacy/{label}/ids")
-        low, high = (
-            PROGRAMME_RELIABILITY if self.rng.random() < PROGRAMME_SHARE else LEGACY_RELIABILITY
+        # A top-up's stream ("1/top-up/…") keeps the pharmacy's reliability of the first window.
+        first = (
+            self.rng
+            if isinstance(seed, int)
+            else random.Random(f"bienestar.synth/{str(seed).split('/')[0]}/pharmacy/{label}")
         )
-        self.reliability = self.rng.uniform(low, high)
+        low, high = (
+            PROGRAMME_RELIABILITY if first.random() < PROGRAMME_SHARE else LEGACY_RELIABILITY
+        )
+        self.reliability = first.uniform(low, high)
         stock.reliability[facility_id] = self.reliability
         self.prescriptions = sorted(prescriptions, key=lambda p: (p.authored_at, p.index))
         self.keys = sorted({line.medicine for p in self.prescriptions for line in p.lines})
@@ -168,8 +178,14 @@ class Pharmacy:
         self._push(self._at(self.start, 7), "opening", None)
         for at in self.deliveries:
             self._push(at, "delivery", None)
+        waiting = random.Random(f"{self.rng_label}/waiting")
+        last_days = self.as_of - dt.timedelta(days=WAITING_DAYS - 1)
         for p in self.prescriptions:
             if rng.random() < NO_SHOW:
+                continue
+            # The network's last days are still running: some patients have not come yet, so the
+            # pharmacy has a queue when the demo opens.
+            if p.authored_at.date() >= last_days and waiting.random() < WAITING_SHARE:
                 continue
             self._push(p.authored_at + dt.timedelta(minutes=rng.randint(3, 40)), "dispense", (p, 0))
 
@@ -379,7 +395,7 @@ def simulate(
     facilities: list[tuple[int, str]],
     start: dt.date,
     as_of: dt.date,
-    seed: int,
+    seed: int | str,
     tz: ZoneInfo,
     taken_lots: set[tuple[int, str, str]],
 ) -> Stock:

@@ -30,7 +30,11 @@ from bienestar.people.models import Person
 from bienestar.prescribing import codes
 from bienestar.prescribing.models import Prescription, PrescriptionStatus
 from bienestar.prescribing.qr import verification_qr_svg
-from bienestar.prescribing.selectors import encounter_for_prescribing, prescription_get
+from bienestar.prescribing.selectors import (
+    encounter_for_prescribing,
+    prescription_diagnoses,
+    prescription_get,
+)
 from bienestar.prescribing.services import MAX_LINES, LineInput, prescription_create
 from bienestar.terminology.models import Medicine
 from bienestar.web import clinician_selectors as sel
@@ -250,6 +254,7 @@ def _prescription_context(prescription: Prescription) -> dict[str, Any]:
         "status": status,
         "status_label": dict(PrescriptionStatus.choices).get(status, status),
         "code_display": codes.display(prescription.code),
+        "diagnoses": prescription_diagnoses(prescription),
     }
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from bienestar.access.actor import Actor
 from bienestar.access.roles import Permission, Role
+from bienestar.indicators.dashboard import dashboard
 from bienestar.outreach.field_selectors import worklist as outreach_worklist
 from bienestar.web.http import page
 from bienestar.web.selectors import territory_summary
@@ -37,6 +38,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     }
     if role in (Role.NATIONAL_COORDINATOR, Role.STATE_COORDINATOR):
         context["summary"] = territory_summary(actor)
+        if actor.can(Permission.INDICATOR_READ) and actor.scope_path:
+            context["tiles"] = dashboard(actor)
     if role == Role.OUTREACH_MANAGER and actor.can(Permission.OUTREACH_FIELD):
         context["work"] = outreach_worklist(actor)  # the gestor starts from the day's work
     return render(request, "web/home.html", context)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "bienestar.fhir.bulk",
     "bienestar.reference",
     "bienestar.synth",
+    "bienestar.indicators",
     "bienestar.web",
     "bienestar.ops",
     "bienestar.jobs",

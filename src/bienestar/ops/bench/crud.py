@@ -2,8 +2,8 @@
 search mix of Patient, Encounter and Observation against `bienestar serve` for a fixed time.
 
 The load generator is wrk (C, one event loop per thread) with `bench/fhir_crud_mix.lua`, which
-holds the mix. wrk is installed from Debian's packages by the bench when it is missing and the
-bench runs as root with apt-get; otherwise the metrics are skipped with the reason.
+holds the mix. `make bench` installs wrk from Debian's packages (bench/install-tools.sh) when it is
+missing; without it the metrics are skipped with the reason.
 
 Baseline: the same mix of statements in raw SQL, run by pgbench (also C) with 32 clients for the
 same time: primary-key reads of the same tables, INSERT … SELECT of a whole row into copies of the
@@ -66,24 +66,12 @@ MIX = {
 
 
 def ensure_wrk() -> tuple[str | None, str]:
-    """The wrk binary, installing Debian's package when possible. Returns (path, why not)."""
+    """The wrk binary, or (None, why not). The package never installs it: `make bench` runs
+    `bench/install-tools.sh` first."""
     found = shutil.which("wrk")
     if found:
         return found, ""
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        return None, "wrk is not installed (apt-get install wrk)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for argv in (
-        [apt, "install", "-y", "-q", "wrk"],
-        [apt, "update", "-q"],
-        [apt, "install", "-y", "-q", "wrk"],
-    ):
-        subprocess.run(argv, env=env, capture_output=True, timeout=600, check=False)  # noqa: S603
-        found = shutil.which("wrk")
-        if found:
-            return found, ""
-    return None, "wrk could not be installed with apt-get"
+    return None, "wrk is not installed (bench/install-tools.sh, or apt-get install wrk)"
 
 
 def find_pgbench() -> str | None:

@@ -42,6 +42,11 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
         items.append((reverse("stock_own"), _("Existencias"), "stock"))
     if actor.can(Permission.AUDIT_READ):
         items.append((reverse("audit_log"), _("Auditoría"), "audit"))
+    if actor.can(Permission.INDICATOR_READ) and actor.role in (
+        Role.NATIONAL_COORDINATOR,
+        Role.STATE_COORDINATOR,
+    ):
+        items.append((reverse("indicator_list"), _("Indicadores"), "indicators"))
     if actor.role == Role.INTEGRATOR:
         items.append(("/api/docs", _("API"), "api"))
     items.append((reverse("job_list"), _("Trabajos"), "jobs"))

@@ -30,3 +30,26 @@ def test_normal_values_are_not_flagged(client_for, users, clinic, codes, jose): 
 
     html = client_for(users["clinician"]).get(reverse("patient_chart", args=[jose.public_id]))
     assert 'data-testid="vital-flag"' not in html.content.decode()
+
+
+def test_the_printed_prescription_carries_the_diagnosis(client_for, users, clinic, codes, jose):  # noqa: F811
+    from bienestar.access.tests.factories import actor_for
+    from bienestar.inventory.tests.factories import METFORMIN, catalogue
+    from bienestar.prescribing.services import LineInput, prescription_create
+
+    catalogue()
+    encounter = record(users, jose, diagnoses=["E11.9", "I10"])
+    rx = prescription_create(
+        actor_for(users["clinician"]),
+        person=jose,
+        encounter=encounter,
+        lines=[LineInput(METFORMIN, 60, "1 tableta", "cada 12 horas", 30)],
+    )
+
+    body = client_for(users["clinician"]).get(reverse("prescription_print", args=[rx.public_id]))
+    html = body.content.decode()
+
+    assert 'data-testid="print-diagnosis"' in html
+    assert "E11.9" in html and "Diabetes mellitus tipo 2, sin mención de complicación" in html
+    assert html.index("E11.9") < html.index("I10")  # principal diagnosis first
+    assert "Metformina" in html

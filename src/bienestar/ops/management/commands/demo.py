@@ -1,7 +1,9 @@
 """`bienestar demo`: set everything up, build a synthetic network, serve it and print the log-ins.
 
 Re-running reuses what exists: migrations and the reference load are idempotent, and the
-synthetic generator skips a network already built with the same seed and size.
+synthetic generator skips a network already built with the same seed and size. The synthetic
+activity runs up to the day the demo is built (`DEMO_MONTHS` of history, so every chart has a
+trend); a run on a later day tops up the missing days.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from bienestar.access.models import User
+from bienestar.indicators.demo import queue_indicator_refresh
 from bienestar.jobs.worker_process import start_worker
 from bienestar.ops.demo_users import ensure_demo_users
 from bienestar.synth.agenda import seed_demo_agenda
+
+DEMO_MONTHS = 18
 
 
 class Command(BaseCommand):
@@ -45,10 +51,17 @@ class Command(BaseCommand):
                 f"3/4 Red sintética ({opts['people']} personas, semilla {opts['seed']})"
             )
         )
-        call_command("synth", people=opts["people"], seed=opts["seed"])
+        call_command(
+            "synth",
+            people=opts["people"],
+            seed=opts["seed"],
+            as_of=timezone.localdate(),
+            months=DEMO_MONTHS,
+        )
         self.stdout.write(self.style.MIGRATE_HEADING("4/4 Usuarios de demostración"))
         logins, password = ensure_demo_users()
         seed_demo_agenda(User.objects.get(username="medico"), seed=opts["seed"])
+        queue_indicator_refresh(User.objects.get(username="central"))
         url = f"http://127.0.0.1:{opts['port']}"
         self.stdout.write("")
         self.stdout.write(
