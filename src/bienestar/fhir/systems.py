@@ -29,7 +29,7 @@ the identifier-system registry (stored identifiers hold the short codes, not the
 
 Identifiers of any other system (another institution's `urn:oid:…`, Synthea's
 `https://github.com/synthetichealth/synthea`, a US SSN) are accepted on create, as HAPI, Aidbox and
-Medplum do (ADR 0013, which replaces the earlier decision to refuse them with 422): the value is
+Medplum do (ADR 0011, which replaces the earlier decision to refuse them with 422): the value is
 stored exactly as given (trimmed) under the system's URI, unique per system, and the system is
 added to the registry (people.IdentifierSystemEntry) as *unverified*; it reads back unchanged and
 `identifier=system|value` finds it. Known systems are validated (a CURP's check digit, the NSS's 11

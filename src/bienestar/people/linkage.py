@@ -1,4 +1,4 @@
-"""Batch record linkage of person lists with Splink on DuckDB (issue 14, ADR 0013).
+"""Batch record linkage of person lists with Splink on DuckDB (issue 14, ADR 0016).
 
 `link_file` reads a CSV with the columns of `bienestar mpi link` (CONTRACTS.md), prepares each
 record with the registration page's own name handling (people/matching.py: folding, particles,
@@ -25,7 +25,7 @@ from typing import Any
 from bienestar.people import curp as curp_mod
 from bienestar.people import matching
 
-# Bands (ADR 0013): automatic link, human review, non-match.
+# Bands (ADR 0016): automatic link, human review, non-match.
 AUTO_LINK = 0.999
 REVIEW = 0.9
 
