@@ -13,12 +13,14 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from bienestar.access.api_auth import request_actor
 from bienestar.access.scopes import reads, writes
 from bienestar.core.api import MAX_LIMIT, MAX_OFFSET, NO_NUL, page
+from bienestar.core.errors import ValidationFailed
 from bienestar.facilities.selectors import facility_get
 from bienestar.inventory import network, services, shipments, supply_selectors
 from bienestar.inventory.api import FACILITY_KEY, MEDICINE_KEY, MovementOut, _movement
@@ -74,7 +76,7 @@ class RequisitionPage(Schema):
 
 
 class ShipmentLineOut(Schema):
-    id: int
+    number: int = Field(..., description="The line's number within its shipment (1, 2, 3...)")
     medicine: str
     generic_name: str
     lot_number: str
@@ -139,7 +141,7 @@ class RejectionIn(Schema):
 
 
 class ReceivedIn(Schema):
-    line: int
+    line: int = Field(..., ge=1, description="The line's number within the shipment")
     received: StrictInt = Field(..., ge=0)
     reason: DifferenceReason | None = None
 
@@ -196,8 +198,14 @@ def requisition_out(r: Requisition) -> dict[str, Any]:
     }
 
 
+def _lines(s: Shipment) -> list[Any]:
+    """A shipment's lines in their order: the API names a line by its number (internal ids never
+    leave the system)."""
+    return sorted(s.lines.all(), key=lambda line: line.pk)
+
+
 def shipment_out(s: Shipment) -> dict[str, Any]:
-    lines = list(s.lines.all())
+    lines = _lines(s)
     return {
         "public_id": s.public_id,
         "status": s.status,
@@ -213,7 +221,7 @@ def shipment_out(s: Shipment) -> dict[str, Any]:
         else 0,
         "lines": [
             {
-                "id": line.id,
+                "number": number,
                 "medicine": line.medicine_id,
                 "generic_name": line.medicine.generic_name,
                 "lot_number": line.source_lot.lot_number,
@@ -222,7 +230,7 @@ def shipment_out(s: Shipment) -> dict[str, Any]:
                 "received": line.received,
                 "difference_reason": line.difference_reason,
             }
-            for line in lines
+            for number, line in enumerate(lines, start=1)
         ],
     }
 
@@ -400,10 +408,16 @@ def shipment_detail(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
 def shipment_receive(request: HttpRequest, public_id: UUID, payload: ReceiptIn) -> dict[str, Any]:
     actor = request_actor(request)
     s = supply_selectors.shipment_get(actor, public_id=public_id)
+    ids = [line.pk for line in _lines(s)]
+    if any(li.line > len(ids) for li in payload.lines):
+        raise ValidationFailed(_("El envío no tiene esa línea."), field="lines")
     shipments.shipment_receive(
         actor,
         shipment=s,
-        lines=[shipments.Received(li.line, li.received, li.reason or "") for li in payload.lines],
+        lines=[
+            shipments.Received(ids[li.line - 1], li.received, li.reason or "")
+            for li in payload.lines
+        ],
     )
     return shipment_out(supply_selectors.shipment_get(actor, public_id=public_id))
 

@@ -26,7 +26,7 @@ class ResultOut(Schema):
 
 
 class JobOut(Schema):
-    id: str
+    public_id: str
     kind: str
     title: str
     status: str
@@ -44,7 +44,7 @@ class JobOut(Schema):
 
 def job_out(job: Job) -> dict[str, Any]:
     return {
-        "id": str(job.public_id),
+        "public_id": str(job.public_id),
         "kind": job.kind,
         "title": job.title,
         "status": job.status,

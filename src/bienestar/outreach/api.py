@@ -33,7 +33,7 @@ class TermOut(Schema):
 
 
 class SectorOut(Schema):
-    id: UUID
+    public_id: UUID
     code: str
     name: str
     path: str
@@ -68,7 +68,7 @@ class SectorPage(Schema):
 
 def _sector_out(s: Any) -> dict[str, Any]:
     return {
-        "id": s.public_id,
+        "public_id": s.public_id,
         "code": s.code,
         "name": s.name,
         "path": s.territory.path,
@@ -151,7 +151,7 @@ class SchemeIn(Schema):
 
 
 class SchemeOut(Schema):
-    id: UUID
+    public_id: UUID
     name: str
     version: int
     preset: str
@@ -164,7 +164,7 @@ class SchemeOut(Schema):
 
 def _scheme_out(s: PriorityScheme) -> dict[str, Any]:
     return {
-        "id": s.public_id,
+        "public_id": s.public_id,
         "name": s.name,
         "version": s.version,
         "preset": s.preset,
@@ -229,7 +229,7 @@ class PhaseOut(Schema):
 
 
 class PlanOut(Schema):
-    id: UUID
+    public_id: UUID
     name: str
     territory: str
     scheme: str
@@ -242,7 +242,7 @@ class PlanOut(Schema):
 def _plan_out(request: HttpRequest, plan: Any) -> dict[str, Any]:
     phases = plan_selectors.plan_phases(request_actor(request), plan=plan)
     return {
-        "id": plan.public_id,
+        "public_id": plan.public_id,
         "name": plan.name,
         "territory": plan.territory.path,
         "scheme": str(plan.scheme),

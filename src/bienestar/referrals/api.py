@@ -60,7 +60,7 @@ class CounterOut(Schema):
 
 
 class ReferralOut(Schema):
-    id: UUID
+    public_id: UUID
     person: UUID
     origin_facility: UUID
     destination_facility: UUID
@@ -82,7 +82,7 @@ class ReferralOut(Schema):
 def _out(r: Referral) -> dict[str, Any]:
     counter = getattr(r, "counter_referral", None)
     return {
-        "id": r.public_id,
+        "public_id": r.public_id,
         "person": r.person.public_id,
         "origin_facility": r.origin_facility.public_id,
         "destination_facility": r.destination_facility.public_id,

@@ -32,7 +32,7 @@ class ServiceIn(Schema):
 
 
 class ServiceOut(Schema):
-    id: UUID
+    public_id: UUID
     facility: UUID
     name: str
     slot_minutes: int
@@ -55,7 +55,7 @@ class ScheduleIn(Schema):
 
 
 class ScheduleOut(Schema):
-    id: UUID
+    public_id: UUID
     service: UUID
     facility: UUID
     time_zone: str
@@ -64,7 +64,7 @@ class ScheduleOut(Schema):
 
 
 class SlotOut(Schema):
-    id: str
+    public_id: str
     schedule: UUID
     start: dt.datetime
     end: dt.datetime
@@ -102,7 +102,7 @@ class WalkInIn(Schema):
 
 
 class AppointmentOut(Schema):
-    id: UUID
+    public_id: UUID
     person: UUID | None
     schedule: UUID
     slot: str
@@ -119,7 +119,7 @@ class AppointmentOut(Schema):
 
 def _service(s: Service) -> dict[str, Any]:
     return {
-        "id": s.public_id,
+        "public_id": s.public_id,
         "facility": s.facility.public_id,
         "name": s.name,
         "slot_minutes": s.slot_minutes,
@@ -130,7 +130,7 @@ def _service(s: Service) -> dict[str, Any]:
 
 def _slot(s: Slot, zone: Any) -> dict[str, Any]:
     return {
-        "id": s.slot_id,
+        "public_id": s.slot_id,
         "schedule": s.schedule,
         "start": s.start,
         "end": s.end,
@@ -144,7 +144,7 @@ def _appointment(a: Appointment, waiting: int | None = None) -> dict[str, Any]:
     from bienestar.scheduling.slots import slot_id
 
     return {
-        "id": a.public_id,
+        "public_id": a.public_id,
         "person": a.person.public_id if a.person is not None else None,
         "schedule": a.schedule.public_id,
         "slot": slot_id(a.schedule.public_id, a.start),
@@ -209,7 +209,7 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[dict[st
     return Status(
         201,
         {
-            "id": s.public_id,
+            "public_id": s.public_id,
             "service": s.service.public_id,
             "facility": s.facility.public_id,
             "time_zone": str(facility_zone(s.facility)),

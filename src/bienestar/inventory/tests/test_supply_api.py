@@ -55,7 +55,7 @@ def test_the_whole_cycle_through_the_api(supply):
     assert shipped.status_code == 201, shipped.content
     shipment = shipped.json()
     assert shipment["in_transit"] == 30 and shipment["lines"][0]["lot_number"] == "M-SOON"
-    line = shipment["lines"][0]["id"]
+    line = shipment["lines"][0]["number"]
     no_reason = unit.post(
         f"{URL}shipments/{shipment['public_id']}/receive",
         {"lines": [{"line": line, "received": 28}]},

@@ -79,7 +79,7 @@ def test_a_user_watches_a_long_job_progress_and_downloads_its_result(users, home
     assert b"".join(download.streaming_content).decode() == CSV
     assert AuditEvent.objects.filter(resource_type="JobResult", actor=owner).count() == 1
     listed = api.get("/api/jobs/").json()
-    assert [j["id"] for j in listed["items"]] == [str(job.public_id)]
+    assert [j["public_id"] for j in listed["items"]] == [str(job.public_id)]
 
     # Another user: nothing, everywhere; and nothing changes.
     intruder = signed_in(other)

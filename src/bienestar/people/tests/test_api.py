@@ -424,8 +424,13 @@ def test_openapi_document_lists_the_endpoints_and_never_a_bigint_id(client):
         "/api/access/me",
     ]:
         assert path in doc["paths"], path
+    # Internal keys are bigint identities and never leave the system: no identifier-like property
+    # of any schema is an integer (opaque UUIDs, national IDs, a client's own UUIDs in the field API).
     for name, schema in doc["components"]["schemas"].items():
-        assert "id" not in schema.get("properties", {}), name
+        for prop, spec in schema.get("properties", {}).items():
+            if prop == "id" or prop.endswith("_id"):
+                kinds = {spec.get("type")} | {a.get("type") for a in spec.get("anyOf", [])}
+                assert "integer" not in kinds, (name, prop)
 
 
 def test_detail_query_count(users, jose, django_assert_num_queries):

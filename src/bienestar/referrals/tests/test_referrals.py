@@ -176,7 +176,7 @@ def test_api_matrix(net):  # type: ignore[no-untyped-def]
         assert counts() == before
     res = ApiClient(net["sender"]).post("/api/referrals/", body)
     assert res.status_code == 201, res.content
-    rid = res.json()["id"]
+    rid = res.json()["public_id"]
     assert res.json()["status"] == "requested"
     for user, expected in [(None, 401), (net["other"], 404), (net["pharmacist"], 403)]:
         before = counts()
@@ -192,4 +192,4 @@ def test_api_matrix(net):  # type: ignore[no-untyped-def]
     res = ApiClient(net["receiver"]).post(f"/api/referrals/{rid}/status", {"status": "received"})
     assert res.status_code == 200 and res.json()["status"] == "received"
     listed = ApiClient(net["receiver"]).get("/api/referrals/received").json()
-    assert [r["id"] for r in listed] == [rid]
+    assert [r["public_id"] for r in listed] == [rid]

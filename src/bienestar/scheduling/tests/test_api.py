@@ -51,7 +51,7 @@ def _slot(world):  # type: ignore[no-untyped-def]
         {"first_day": world["day"].isoformat()},
     )
     assert res.status_code == 200
-    return res.json()[0]["id"]
+    return res.json()[0]["public_id"]
 
 
 def test_booking_matrix(world):  # type: ignore[no-untyped-def]
@@ -89,14 +89,14 @@ def test_read_and_status_matrix(world):  # type: ignore[no-untyped-def]
         )
         .json()
     )
-    url = f"/api/scheduling/appointments/{booked['id']}"
+    url = f"/api/scheduling/appointments/{booked['public_id']}"
     for user, expected in [(None, 401), (world["other"], 404), (world["pharmacist"], 403)]:
         before = _counts()
         assert ApiClient(user).get(url).status_code == expected
         res = ApiClient(user).post(f"{url}/status", {"status": "arrived"})
         assert res.status_code == expected
         assert _counts() == before
-    assert Appointment.objects.get(public_id=booked["id"]).status == "booked"
+    assert Appointment.objects.get(public_id=booked["public_id"]).status == "booked"
     reads = AuditEvent.objects.filter(action="read", resource_type="Appointment").count()
     assert ApiClient(world["u"].clinician).get(url).status_code == 200
     assert (
@@ -107,7 +107,7 @@ def test_read_and_status_matrix(world):  # type: ignore[no-untyped-def]
     day = ApiClient(world["u"].clinician).get(
         "/api/scheduling/day", {"day": world["day"].isoformat()}
     )
-    assert [a["id"] for a in day.json()] == [booked["id"]]
+    assert [a["public_id"] for a in day.json()] == [booked["public_id"]]
     assert (
         ApiClient(world["other"])
         .get("/api/scheduling/day", {"facility": str(world["u"].facility.public_id)})
@@ -125,7 +125,7 @@ def test_agenda_management_is_for_the_units_own_staff(world):  # type: ignore[no
         assert _counts() == before
     res = ApiClient(u.clinician).post("/api/scheduling/services", body)
     assert res.status_code == 201, res.content
-    service = res.json()["id"]
+    service = res.json()["public_id"]
     sched = {
         "service": service,
         "valid_from": world["day"].isoformat(),
