@@ -165,7 +165,11 @@ def resolve_and_validate(
         raise ValidationFailed(_("Indique el sistema del identificador."), field="identifiers")
     code = code_for_uri(raw)
     entry = IdentifierSystemEntry.objects.filter(code=code).only("code", "rule").first()
-    if entry is None:
+    if entry is None and code in RULE_BY_CODE:
+        # A seeded system is known from the code even when its registry row is missing (a
+        # database emptied by hand or a test's flush): never re-register it as unverified.
+        rule: str = RULE_BY_CODE[code]
+    elif entry is None:
         if not _URI_RE.match(raw) or len(raw) > MAX_URI or _is_reserved(raw):
             raise ValidationFailed(
                 _(
@@ -177,7 +181,7 @@ def resolve_and_validate(
             )
         if register:
             register_unverified(raw, via=via)
-        rule: str = ValidationRule.AS_GIVEN.value
+        rule = ValidationRule.AS_GIVEN.value
     else:
         rule = entry.rule
     normalised = normalize(code, value)
