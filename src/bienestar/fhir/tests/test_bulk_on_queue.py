@@ -188,7 +188,7 @@ def test_the_api_queues_an_upload_and_the_worker_imports_it(importer_user, tmp_p
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "queued"
-    job = Job.objects.get(public_id=body["id"])
+    job = Job.objects.get(public_id=body["public_id"])
     one = worker(home, "one")
     try:
         job = finished(job.pk)
