@@ -16,7 +16,7 @@ from bienestar.access.scopes import reads, writes
 from bienestar.core.api import NO_NUL
 from bienestar.scheduling import selectors, services
 from bienestar.scheduling.models import Appointment, Schedule, Service
-from bienestar.scheduling.slots import Slot
+from bienestar.scheduling.slots import Slot, slot_id
 from bienestar.scheduling.timezones import facility_zone
 
 router = Router(tags=["scheduling"])
@@ -141,8 +141,6 @@ def _slot(s: Slot, zone: Any) -> dict[str, Any]:
 
 
 def _appointment(a: Appointment, waiting: int | None = None) -> dict[str, Any]:
-    from bienestar.scheduling.slots import slot_id
-
     return {
         "public_id": a.public_id,
         "person": a.person.public_id if a.person is not None else None,

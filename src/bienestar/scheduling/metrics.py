@@ -57,7 +57,7 @@ def wait_figures(
             within += minutes <= r["schedule__service__wait_standard_minutes"]
     over = [r for r in rows if r["origin"] == "booked" and r["status"] in (S.FULFILLED, S.NO_SHOW)]
     no_shows = sum(1 for r in over if r["status"] == S.NO_SHOW)
-    schedules = list(selectors.schedules_of(actor, facility=unit))
+    schedules = list(selectors.active_schedules(unit))
     offered = sum(s.capacity for s in selectors.compute_slots(schedules, first_day, last_day))
     taken = sum(1 for r in rows if r["status"] not in (S.CANCELLED, S.ENTERED_IN_ERROR, S.PROPOSED))
     return WaitFigures(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from bienestar.core.models import BaseModel
 from bienestar.facilities.models import Facility
 from bienestar.people.models import Person
+from bienestar.scheduling.timezones import facility_zone
 from bienestar.workforce.models import Practitioner, Specialty
 
 
@@ -216,8 +217,6 @@ class Appointment(BaseModel):
 
     @property
     def local_start(self) -> dt.datetime:
-        from bienestar.scheduling.timezones import facility_zone
-
         return self.start.astimezone(facility_zone(self.facility))
 
 

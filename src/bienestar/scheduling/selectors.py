@@ -17,6 +17,7 @@ from bienestar.access.errors import OutOfScope
 from bienestar.access.models import AuditAction
 from bienestar.access.roles import Permission
 from bienestar.clinical.scope import visible_person
+from bienestar.facilities.models import Facility
 from bienestar.scheduling import slots as slots_mod
 from bienestar.scheduling.models import (
     OCCUPYING,
@@ -37,13 +38,18 @@ def services_of(actor: Actor, *, facility: Any) -> QuerySet[Service]:
     return Service.objects.filter(facility=unit, active=True).select_related("specialty")
 
 
-def schedules_of(actor: Actor, *, facility: Any) -> QuerySet[Schedule]:
-    unit = facility_visible(actor, facility, Permission.SCHEDULE_READ)
+def active_schedules(unit: Facility) -> QuerySet[Schedule]:
+    """A unit's active agendas with what slot computing needs. Not scoped: the caller has already
+    checked that the actor may see `unit`."""
     return (
         Schedule.objects.filter(facility=unit, active=True)
         .select_related("service", "practitioner", "facility__territory")
         .prefetch_related("rules")
     )
+
+
+def schedules_of(actor: Actor, *, facility: Any) -> QuerySet[Schedule]:
+    return active_schedules(facility_visible(actor, facility, Permission.SCHEDULE_READ))
 
 
 def schedule_get(actor: Actor, *, schedule: Any) -> Schedule:
@@ -142,7 +148,7 @@ def slots_search(actor: Actor, search: SlotSearch) -> SlotsFound:
     if search.last_day < search.first_day:
         return SlotsFound(zone, [])
     last_day = min(search.last_day, search.first_day + dt.timedelta(days=MAX_DAYS))
-    qs = schedules_of(actor, facility=unit)
+    qs = active_schedules(unit)
     if search.service:
         qs = qs.filter(service__public_id=key_or_404(search.service))
     if search.practitioner:

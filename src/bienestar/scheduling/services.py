@@ -47,6 +47,7 @@ from bienestar.scheduling.models import (
 )
 from bienestar.scheduling.scope import facility_managed, facility_visible, key_or_404
 from bienestar.scheduling.slots import Slot, parse_slot_id
+from bienestar.scheduling.timezones import facility_zone
 from bienestar.workforce.models import Practitioner, Specialty
 
 HOLD_MINUTES = 5
@@ -398,18 +399,16 @@ def walk_in_register(
         raise ValidationFailed(
             _("Su usuario no tiene un establecimiento asignado."), field="service"
         )
-    facility_visible(actor, unit, Permission.APPOINTMENT_WRITE)
+    unit = facility_visible(actor, unit, Permission.APPOINTMENT_WRITE)
     found = Service.objects.filter(
         public_id=key_or_404(service), facility=unit, active=True
     ).first()
     if found is None:
         raise ValidationFailed(_("Servicio desconocido en su unidad."), field="service")
-    from bienestar.scheduling.timezones import facility_zone
-
     today = timezone.now().astimezone(facility_zone(unit)).date()
     with transaction.atomic():
         who = visible_person(actor, person, permission=Permission.APPOINTMENT_WRITE)
-        schedules = list(selectors.schedules_of(actor, facility=unit).filter(service=found))
+        schedules = list(selectors.active_schedules(unit).filter(service=found))
         now = timezone.now()
         # A walk-in may take the slot that is running now, not only a future one.
         candidates = [
